@@ -1,0 +1,97 @@
+"""Settings from the environment and an optional ``.env`` file.
+
+The variable names are a public contract: deployments and the end-to-end tests set them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    discord_token: SecretStr | None = None
+    database_path: Path = Path("data/paperbot.db")
+    hf_base_url: str = "https://huggingface.co"
+    arxiv_rss_base_url: str = "https://rss.arxiv.org/rss"
+    arxiv_categories: Annotated[list[str], NoDecode] = ["cs.AI", "cs.CL", "cs.CV", "cs.LG"]
+    poll_interval_seconds: int = Field(default=900, ge=1, le=86_400)
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    log_level: LogLevel = "INFO"
+
+    # How many UTC days of Hugging Face daily lists each poll reads (today, yesterday, ...).
+    hf_lookback_days: int = Field(default=2, ge=1, le=7)
+    # Per-request timeout and retry policy for the paper sources.
+    http_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    http_retries: int = Field(default=3, ge=0, le=10)
+    http_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
+
+    # Advanced: a Discord API proxy (or the test suite's stand-in). Leave unset for discord.com.
+    discord_api_base: str | None = None
+    discord_gateway_url: str | None = None
+
+    @field_validator("arxiv_categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("arxiv_categories")
+    @classmethod
+    def _check_categories(cls, value: list[str]) -> list[str]:
+        for category in value:
+            if not _CATEGORY.match(category):
+                raise ValueError(f"{category!r} is not an arXiv category such as cs.LG")
+        return list(dict.fromkeys(value))
+
+    @field_validator("hf_base_url", "arxiv_rss_base_url", "discord_api_base", "discord_gateway_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^(https?|wss?)://[^\s/]+", value):
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("dev_guild_id", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line meant for the operator."""
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One readable line per bad variable, naming it as the operator wrote it (upper case)."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "configuration"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
