@@ -1,0 +1,131 @@
+"""The SQLite database: one file, WAL mode, one writer connection and one read-only connection.
+
+All SQL lives in this package. Writes go through :meth:`Database.transaction`, which serialises writers
+with a lock so a command's write can never slip into the middle of a poll's batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message is meant for the operator."""
+
+
+async def _configure(conn: aiosqlite.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+
+
+class Database:
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        # Imported here to keep the repositories' modules free of import cycles.
+        from bot.db.papers import PaperRepository
+        from bot.db.sources import SourceStateRepository
+
+        self.papers = PaperRepository(self)
+        self.sources = SourceStateRepository(self)
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        path = Path(path)
+        if str(path) != ":memory:":
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"cannot create the folder for database {path}: {error.strerror}") from None
+        try:
+            writer = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseError(f"cannot open database {path}: {error}") from None
+        try:
+            try:
+                await _configure(writer)
+                mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
+                if mode is None or str(mode[0]).lower() != "wal":
+                    log.warning("database %s is not in WAL mode (%s); reads may wait for writes", path, mode)
+                await writer.execute("PRAGMA synchronous = NORMAL")
+                await _migrate(writer, path)
+                reader = await aiosqlite.connect(path, isolation_level=None)
+                await _configure(reader)
+                await reader.execute("PRAGMA query_only = 1")
+            except sqlite3.DatabaseError as error:
+                raise DatabaseError(f"cannot use {path} as a database: {error}") from None
+        except BaseException:
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        async with self._write_lock:
+            for conn in (self._reader, self._writer):
+                try:
+                    await conn.close()
+                except sqlite3.Error as error:  # closing must not hide the reason we are closing
+                    log.warning("closing database: %s", error)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic write: everything inside commits together or not at all."""
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            else:
+                await self._writer.execute("COMMIT")
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        async with self._reader.execute(sql, tuple(params)) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+
+async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
+    options = await (await conn.execute("PRAGMA compile_options")).fetchall()
+    if not any(str(row[0]) == "ENABLE_FTS5" for row in options):
+        raise DatabaseError(f"this Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5")
+    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"database {path} has schema version {version}, newer than this paperbot understands "
+            f"({SCHEMA_VERSION}); upgrade paperbot or point DATABASE_PATH at another file"
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        log.info("migrating database %s to schema version %d", path, number)
+        script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+        try:
+            await conn.executescript(script)
+        except sqlite3.Error as error:
+            if conn.in_transaction:
+                await conn.execute("ROLLBACK")
+            raise DatabaseError(f"migration {number} of {path} failed: {error}") from None

@@ -1,0 +1,75 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records how many have been applied.
+
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: papers, their full-text index, and per-source poll state.
+    """
+    CREATE TABLE papers (
+        pk            INTEGER PRIMARY KEY,
+        arxiv_id      TEXT    NOT NULL UNIQUE,
+        title         TEXT    NOT NULL,
+        abstract      TEXT    NOT NULL DEFAULT '',
+        authors       TEXT    NOT NULL DEFAULT '',  -- one name per line
+        keywords      TEXT    NOT NULL DEFAULT '',  -- one keyword per line
+        ai_summary    TEXT,
+        upvotes       INTEGER,                      -- NULL: no source has told us
+        num_comments  INTEGER,
+        github_repo   TEXT,
+        github_stars  INTEGER,
+        project_page  TEXT,
+        organization  TEXT,
+        thumbnail     TEXT,
+        categories    TEXT    NOT NULL DEFAULT '',  -- space separated
+        published_at  INTEGER,                      -- unix seconds, UTC
+        listed_at     INTEGER,                      -- first daily listing, unix seconds, UTC
+        sources       INTEGER NOT NULL DEFAULT 0,   -- bot.models.Source bit mask
+        first_seen_at INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE INDEX papers_listed_at ON papers (listed_at);
+    CREATE INDEX papers_upvotes ON papers (upvotes);
+
+    CREATE VIRTUAL TABLE papers_fts USING fts5 (
+        title, abstract, authors, keywords,
+        content = 'papers', content_rowid = 'pk',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords)
+        VALUES (new.pk, new.title, new.abstract, new.authors, new.keywords);
+    END;
+    CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords)
+        VALUES ('delete', old.pk, old.title, old.abstract, old.authors, old.keywords);
+    END;
+    -- Upvote refreshes are the common update; they must not rewrite the index.
+    CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors, keywords ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+      OR old.authors IS NOT new.authors OR old.keywords IS NOT new.keywords
+    BEGIN
+        INSERT INTO papers_fts (papers_fts, rowid, title, abstract, authors, keywords)
+        VALUES ('delete', old.pk, old.title, old.abstract, old.authors, old.keywords);
+        INSERT INTO papers_fts (rowid, title, abstract, authors, keywords)
+        VALUES (new.pk, new.title, new.abstract, new.authors, new.keywords);
+    END;
+
+    CREATE TABLE source_state (
+        name                 TEXT PRIMARY KEY,
+        last_attempt_at      INTEGER,
+        last_success_at      INTEGER,
+        last_error           TEXT,
+        last_error_at        INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at      INTEGER,
+        last_count           INTEGER,
+        etag                 TEXT,
+        last_modified        TEXT
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,241 @@
+"""SQL for papers: batch upsert with merge, lookups, full-text search and trending."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import aiosqlite
+
+from bot.models import Paper, Source
+
+if TYPE_CHECKING:
+    from bot.db import Database
+
+SortOrder = Literal["relevance", "newest", "upvotes"]
+
+# Column weights for BM25: a word in the title says far more about a paper than one in the abstract.
+BM25_WEIGHTS = (10.0, 1.0, 3.0, 5.0)  # title, abstract, authors, keywords
+
+_COLUMNS = (
+    "arxiv_id",
+    "title",
+    "abstract",
+    "authors",
+    "keywords",
+    "ai_summary",
+    "upvotes",
+    "num_comments",
+    "github_repo",
+    "github_stars",
+    "project_page",
+    "organization",
+    "thumbnail",
+    "categories",
+    "published_at",
+    "listed_at",
+    "sources",
+)
+_SELECT = ", ".join(f"p.{name}" for name in _COLUMNS)
+_UPSERT = (
+    f"INSERT INTO papers ({', '.join(_COLUMNS)}, first_seen_at, updated_at) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, ?, ?) "
+    "ON CONFLICT (arxiv_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS[1:])
+    + ", updated_at = excluded.updated_at"
+)
+# SQLite's default limit on bound variables is generous, but json_each keeps one parameter per query.
+_CHUNK = 5_000
+
+
+@dataclass
+class StoreResult:
+    new: list[Paper] = field(default_factory=list)
+    updated: list[Paper] = field(default_factory=list)
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> list[Paper]:
+        return [*self.new, *self.updated]
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+def _datetime(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _lines(values: Sequence[str]) -> str:
+    return "\n".join(values)
+
+
+def to_row(paper: Paper) -> tuple[object, ...]:
+    return (
+        paper.id,
+        paper.title,
+        paper.abstract,
+        _lines(paper.authors),
+        _lines(paper.keywords),
+        paper.ai_summary,
+        paper.upvotes,
+        paper.num_comments,
+        paper.github_repo,
+        paper.github_stars,
+        paper.project_page,
+        paper.organization,
+        paper.thumbnail,
+        " ".join(paper.categories),
+        _epoch(paper.published_at),
+        _epoch(paper.listed_at),
+        int(paper.sources),
+    )
+
+
+def from_row(row: sqlite3.Row) -> Paper:
+    return Paper(
+        id=row["arxiv_id"],
+        title=row["title"],
+        abstract=row["abstract"],
+        authors=row["authors"].split("\n") if row["authors"] else [],
+        keywords=row["keywords"].split("\n") if row["keywords"] else [],
+        ai_summary=row["ai_summary"],
+        upvotes=row["upvotes"],
+        num_comments=row["num_comments"],
+        github_repo=row["github_repo"],
+        github_stars=row["github_stars"],
+        project_page=row["project_page"],
+        organization=row["organization"],
+        thumbnail=row["thumbnail"],
+        categories=row["categories"].split() if row["categories"] else [],
+        published_at=_datetime(row["published_at"]),
+        listed_at=_datetime(row["listed_at"]),
+        sources=Source(row["sources"]),
+    )
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    since: datetime | None = None
+    min_upvotes: int | None = None
+    source: Source | None = None
+
+    def sql(self) -> tuple[str, list[object]]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if self.since is not None:
+            clauses.append("p.listed_at >= ?")
+            params.append(_epoch(self.since))
+        if self.min_upvotes is not None:
+            clauses.append("COALESCE(p.upvotes, 0) >= ?")
+            params.append(self.min_upvotes)
+        if self.source is not None:
+            clauses.append("(p.sources & ?) != 0")
+            params.append(int(self.source))
+        return "".join(f" AND {clause}" for clause in clauses), params
+
+
+_ORDER = {
+    "relevance": "score, p.listed_at DESC",
+    "newest": "p.listed_at DESC, score",
+    "upvotes": "COALESCE(p.upvotes, -1) DESC, score",
+}
+
+
+class PaperRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def upsert(self, conn: aiosqlite.Connection, papers: Sequence[Paper]) -> StoreResult:
+        """Merge ``papers`` into the table inside the caller's transaction; report what changed.
+
+        Callers pass one record per id (see ``bot.sources.hf.dedupe``); later duplicates win.
+        """
+        result = StoreResult()
+        now = int(time.time())
+        for start in range(0, len(papers), _CHUNK):
+            chunk = papers[start : start + _CHUNK]
+            ids = json.dumps([paper.id for paper in chunk])
+            async with conn.execute(
+                f"SELECT {_SELECT} FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))", (ids,)
+            ) as cursor:
+                existing = {row["arxiv_id"]: from_row(row) for row in await cursor.fetchall()}
+            rows = []
+            for paper in chunk:
+                old = existing.get(paper.id)
+                if old is None:
+                    result.new.append(paper)
+                    existing[paper.id] = paper
+                    rows.append((*to_row(paper), now, now))
+                    continue
+                merged = old.merge(paper)
+                if merged == old:
+                    result.unchanged += 1
+                    continue
+                result.updated.append(merged)
+                existing[paper.id] = merged
+                rows.append((*to_row(merged), now, now))
+            if rows:
+                await conn.executemany(_UPSERT, rows)
+        return result
+
+    async def get(self, paper_id: str) -> Paper | None:
+        row = await self.db.fetchone(f"SELECT {_SELECT} FROM papers p WHERE p.arxiv_id = ?", (paper_id,))
+        return None if row is None else from_row(row)
+
+    async def get_many(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        rows = await self.db.fetchall(
+            f"SELECT {_SELECT} FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(paper_ids)),),
+        )
+        return {row["arxiv_id"]: from_row(row) for row in rows}
+
+    async def count(self) -> int:
+        return int(await self.db.fetchval("SELECT COUNT(*) FROM papers") or 0)
+
+    async def search(
+        self,
+        fts_query: str,
+        *,
+        sort: SortOrder = "relevance",
+        filters: SearchFilters | None = None,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> list[Paper]:
+        """Papers matching an FTS5 expression built by ``bot.search`` (never raw user text)."""
+        where, params = (filters or SearchFilters()).sql()
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        rows = await self.db.fetchall(
+            f"SELECT {_SELECT}, bm25(papers_fts, {weights}) AS score "
+            "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ?{where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
+            (fts_query, *params, limit, offset),
+        )
+        return [from_row(row) for row in rows]
+
+    async def count_matches(self, fts_query: str, filters: SearchFilters | None = None) -> int:
+        where, params = (filters or SearchFilters()).sql()
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE papers_fts MATCH ?{where}",
+                (fts_query, *params),
+            )
+            or 0
+        )
+
+    async def top(self, *, filters: SearchFilters, limit: int = 10, offset: int = 0) -> list[Paper]:
+        """The most upvoted papers under ``filters`` (``/trending``)."""
+        where, params = filters.sql()
+        rows = await self.db.fetchall(
+            f"SELECT {_SELECT} FROM papers p WHERE p.upvotes IS NOT NULL{where} "
+            "ORDER BY p.upvotes DESC, p.listed_at DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [from_row(row) for row in rows]

@@ -1,0 +1,192 @@
+"""One poll: read every enabled source, merge what they say, store the batch in one transaction.
+
+A source that fails is logged and backed off; it never stops the others and never stops the loop.
+Source state (health, backoff, ETag) is written in the same transaction as the papers, so a crash can
+never record "feed seen" for papers that were not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import aiosqlite
+
+from bot.config import Settings
+from bot.db import Database
+from bot.db.papers import StoreResult
+from bot.db.sources import SourceState
+from bot.models import Paper
+from bot.sources.arxiv import ArxivSource
+from bot.sources.base import FetchResult
+from bot.sources.hf import HuggingFaceSource, dedupe
+from bot.sources.http import HttpClient, RetryPolicy, SourceError
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+MAX_ERROR_CHARS = 500
+
+
+class PaperSource(Protocol):
+    name: str
+
+    async def fetch(self, validators: dict[str, str] | None = None, now: datetime | None = None) -> FetchResult: ...
+
+
+# Called inside the poll's transaction with what changed; issue #4's delivery outbox hooks in here.
+AfterStore = Callable[[aiosqlite.Connection, StoreResult], Awaitable[None]]
+
+
+@dataclass
+class SourceReport:
+    name: str
+    status: str  # "ok", "not-modified", "failed", "waiting"
+    fetched: int = 0
+    skipped: int = 0
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class PollReport:
+    started_at: datetime
+    sources: list[SourceReport] = field(default_factory=list)
+    stored: StoreResult = field(default_factory=StoreResult)
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.sources) and all(report.status == "failed" for report in self.sources)
+
+
+def build_sources(settings: Settings, http: HttpClient) -> list[PaperSource]:
+    sources: list[PaperSource] = [
+        HuggingFaceSource(http, settings.hf_base_url, lookback_days=settings.hf_lookback_days)
+    ]
+    if settings.arxiv_categories:
+        sources.append(ArxivSource(http, settings.arxiv_rss_base_url, settings.arxiv_categories))
+    return sources
+
+
+def build_http(settings: Settings) -> HttpClient:
+    return HttpClient(
+        timeout=settings.http_timeout_seconds,
+        policy=RetryPolicy(retries=settings.http_retries, backoff=settings.http_backoff_seconds),
+    )
+
+
+class Poller:
+    def __init__(
+        self,
+        db: Database,
+        sources: Sequence[PaperSource],
+        *,
+        interval: float,
+        after_store: AfterStore | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.db = db
+        self.sources = list(sources)
+        self.interval = interval
+        self.after_store = after_store
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self.last_report: PollReport | None = None
+
+    def backoff(self, failures: int, retry_after: float | None) -> timedelta:
+        """How long a failing source rests: the server's Retry-After, else doubling poll intervals."""
+        if retry_after is not None:
+            return timedelta(seconds=retry_after)
+        steps = min(failures - 1, 10)
+        return min(MAX_BACKOFF, timedelta(seconds=self.interval * (2**steps)))
+
+    async def poll_once(self) -> PollReport:
+        async with self._lock:  # the CLI and the loop never poll concurrently
+            return await self._poll()
+
+    async def _poll(self) -> PollReport:
+        now = self.clock()
+        report = PollReport(started_at=now)
+        states = await self.db.sources.all()
+        due: list[tuple[PaperSource, SourceState]] = []
+        for source in self.sources:
+            state = states.get(source.name) or SourceState(name=source.name)
+            if state.next_attempt_at is not None and state.next_attempt_at > now:
+                report.sources.append(
+                    SourceReport(source.name, "waiting", error=state.last_error, next_attempt_at=state.next_attempt_at)
+                )
+                continue
+            due.append((source, state))
+
+        results = await asyncio.gather(
+            *(self._fetch(source, state, now) for source, state in due), return_exceptions=True
+        )
+        papers: list[Paper] = []
+        new_states: list[SourceState] = []
+        for (source, state), outcome in zip(due, results, strict=True):
+            state.last_attempt_at = now
+            if isinstance(outcome, BaseException):
+                if isinstance(outcome, asyncio.CancelledError):
+                    raise outcome
+                retry_after = outcome.retry_after if isinstance(outcome, SourceError) else None
+                message = str(outcome) if isinstance(outcome, SourceError) else f"unexpected {outcome!r}"
+                state.consecutive_failures += 1
+                state.last_error = message[:MAX_ERROR_CHARS]
+                state.last_error_at = now
+                state.next_attempt_at = now + self.backoff(state.consecutive_failures, retry_after)
+                log.warning(
+                    "source %s failed (%d in a row): %s; next attempt %s",
+                    source.name,
+                    state.consecutive_failures,
+                    message,
+                    state.next_attempt_at.isoformat(timespec="seconds"),
+                    exc_info=outcome if not isinstance(outcome, SourceError) else None,
+                )
+                report.sources.append(
+                    SourceReport(source.name, "failed", error=message, next_attempt_at=state.next_attempt_at)
+                )
+            else:
+                for warning in outcome.warnings:
+                    log.warning("source %s: %s", source.name, warning)
+                state.consecutive_failures = 0
+                state.last_success_at = now
+                state.last_error = None
+                state.next_attempt_at = None
+                if not outcome.not_modified:
+                    state.last_count = len(outcome.papers)
+                    state.etag = outcome.validators.get("etag")
+                    state.last_modified = outcome.validators.get("last_modified")
+                papers.extend(outcome.papers)
+                report.sources.append(
+                    SourceReport(
+                        source.name,
+                        "not-modified" if outcome.not_modified else "ok",
+                        fetched=len(outcome.papers),
+                        skipped=outcome.skipped,
+                    )
+                )
+            new_states.append(state)
+
+        batch = dedupe(papers)
+        async with self.db.transaction() as conn:
+            report.stored = await self.db.papers.upsert(conn, batch)
+            for state in new_states:
+                await self.db.sources.save(conn, state)
+            if self.after_store is not None:
+                await self.after_store(conn, report.stored)
+        log.info(
+            "poll: %d new, %d updated, %d unchanged papers (%s)",
+            len(report.stored.new),
+            len(report.stored.updated),
+            report.stored.unchanged,
+            ", ".join(f"{item.name} {item.status}" for item in report.sources),
+        )
+        self.last_report = report
+        return report
+
+    async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
+        return await source.fetch(state.validators, now=now)
