@@ -1,0 +1,96 @@
+"""Shared fixtures: a real paper fixture server on loopback, a real SQLite file, settings pointing at both."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.db import Database
+from tests.helpers.paper_server import PaperServer
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED_FIXTURES = SHARED / "fixtures"
+
+# Settings come only from what each test passes: never from the developer's .env or shell.
+_OUR_VARIABLES = [name.upper() for name in Settings.model_fields]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _OUR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def data_json(name: str) -> Any:
+    return json.loads((DATA / name).read_text(encoding="utf-8"))
+
+
+def shared_fixture(relative: str) -> Path:
+    """A file of ../shared/fixtures, read in place; the test is skipped when the folder is absent."""
+    path = SHARED_FIXTURES / relative
+    if not path.exists():
+        pytest.skip(f"shared fixture {relative} not available (no ../shared beside the project)")
+    return path
+
+
+@pytest.fixture
+async def paper_server() -> AsyncIterator[PaperServer]:
+    server = await PaperServer().start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "paperbot.db"
+
+
+@pytest.fixture
+async def db(db_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(db_path)
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+@pytest.fixture
+def make_settings(paper_server: PaperServer, db_path: Path) -> Callable[..., Settings]:
+    def build(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_path": db_path,
+            "hf_base_url": paper_server.base_url,
+            "arxiv_rss_base_url": paper_server.rss_base,
+            "arxiv_categories": "cs.LG",
+            "http_timeout_seconds": 2.0,
+            "http_retries": 1,
+            "http_backoff_seconds": 0.01,
+            "poll_interval_seconds": 1,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return build
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a subprocess needs to see exactly ``settings``."""
+    env = {key: value for key, value in os.environ.items() if key.upper() not in _OUR_VARIABLES}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, list):
+            value = ",".join(value)
+        elif hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[name.upper()] = str(value)
+    return env

@@ -1,0 +1,126 @@
+"""``python -m bot fetch`` and ``search`` as an operator runs them: real subprocesses, real HTTP, real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from tests.conftest import DATA, data_json, settings_env
+from tests.helpers.paper_server import Fault, PaperServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
+    env = settings_env(settings) | {"PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=settings.database_path.parent.parent,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def serving(paper_server: PaperServer) -> PaperServer:
+    from datetime import UTC, datetime
+
+    today = datetime.now(UTC).date().isoformat()
+    paper_server.hf_days[today] = data_json("hf_daily_2026-03-04.json")
+    paper_server.arxiv_feed = (DATA / "arxiv_2026-03-04.xml").read_bytes()
+    return paper_server
+
+
+async def test_fetch_prints_a_table_and_a_summary(serving: PaperServer, make_settings: Callable[..., Settings]) -> None:
+    code, out, err = await run_cli(make_settings(), "fetch")
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].split() == ["id", "upvotes", "title"]
+    assert lines[1].startswith("2603.01001")  # most upvoted first
+    assert "87" in lines[1]
+    assert "2603.01101" in out and "-" in out  # arXiv-only paper: upvotes unknown
+    assert lines[-1].startswith("7 new, 0 updated, 0 unchanged")
+    assert "huggingface: 5 papers" in lines[-1]
+    assert "arxiv: 4 papers" in lines[-1]
+
+
+async def test_fetch_json_is_machine_readable(serving: PaperServer, make_settings: Callable[..., Settings]) -> None:
+    code, out, _ = await run_cli(make_settings(), "fetch", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert len(data["new"]) == 7
+    first = next(item for item in data["new"] if item["id"] == "2603.01002")
+    assert first["sources"] == ["hf", "arxiv"]
+    assert first["url"] == "https://huggingface.co/papers/2603.01002"
+    assert {item["name"]: item["status"] for item in data["sources"]} == {"huggingface": "ok", "arxiv": "ok"}
+    code, out, _ = await run_cli(make_settings(), "fetch", "--json")
+    data = json.loads(out)
+    assert data["new"] == [] and data["unchanged"] >= 5
+    assert {item["name"]: item["status"] for item in data["sources"]}["arxiv"] == "not-modified"
+
+
+async def test_fetch_exits_1_when_every_source_fails(
+    paper_server: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    paper_server.fail_always("daily_papers", Fault(status=500))
+    paper_server.fail_always("arxiv", Fault(status=500))
+    code, out, err = await run_cli(make_settings(http_retries=0), "fetch")
+    assert code == 1
+    assert "huggingface: FAILED (" in out and "arxiv: FAILED (" in out
+    assert "Traceback" not in out + err
+
+
+async def test_fetch_exits_0_when_one_source_fails(
+    serving: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    serving.fail_always("arxiv", Fault(status=503))
+    code, out, _ = await run_cli(make_settings(http_retries=0), "fetch")
+    assert code == 0
+    assert "arxiv: FAILED (HTTP 503" in out
+
+
+async def test_search_after_fetch(serving: PaperServer, make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    assert (await run_cli(settings, "fetch"))[0] == 0
+    code, out, _ = await run_cli(settings, "search", "graphs", "--sort", "upvotes")
+    assert code == 0
+    assert out.splitlines()[1].startswith("2603.01002")
+    code, out, _ = await run_cli(settings, "search", "reinforcement OR attention", "--json", "--limit", "5")
+    data = json.loads(out)
+    assert {item["id"] for item in data["results"]} == {"2603.01003", "2603.01005"}
+    code, out, _ = await run_cli(settings, "search", "quantum chromodynamics")
+    assert code == 0 and "No papers" in out
+    code, out, _ = await run_cli(settings, "search", "attention", "--source", "arxiv")
+    assert "No papers" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["search", "!!!"], "nothing to search for"),
+        (["search", "--", "-graph"], "exclusions"),
+        (["search", "x", "--limit", "0"], "between 1 and 1000"),
+        (["search", "x", "--since", "yesterday"], "not a date"),
+        (["search", "x", "--sort", "random"], "invalid choice"),
+    ],
+)
+async def test_bad_usage_is_exit_2_with_a_reason(
+    make_settings: Callable[..., Settings], args: list[str], fragment: str
+) -> None:
+    code, out, err = await run_cli(make_settings(), *args)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err

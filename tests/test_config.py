@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "MTIzNDU2Nzg5.secret-token-value.never-print-me"
+
+
+def test_defaults_match_the_documented_contract() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.discord_token is None
+    assert settings.database_path == Path("data/paperbot.db")
+    assert settings.hf_base_url == "https://huggingface.co"
+    assert settings.arxiv_rss_base_url == "https://rss.arxiv.org/rss"
+    assert settings.arxiv_categories == ["cs.AI", "cs.CL", "cs.CV", "cs.LG"]
+    assert settings.poll_interval_seconds == 900
+    assert settings.dev_guild_id is None
+    assert settings.log_level == "INFO"
+
+
+def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARXIV_CATEGORIES", " cs.AI , cs.LG,cs.AI ")
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "1")
+    monkeypatch.setenv("DEV_GUILD_ID", "123456789012345678")
+    monkeypatch.setenv("HF_BASE_URL", "http://127.0.0.1:9999/")
+    settings = load_settings(_env_file=None)
+    assert settings.arxiv_categories == ["cs.AI", "cs.LG"]
+    assert settings.poll_interval_seconds == 1
+    assert settings.dev_guild_id == 123456789012345678
+    assert settings.hf_base_url == "http://127.0.0.1:9999"
+
+
+def test_empty_categories_disable_arxiv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARXIV_CATEGORIES", "")
+    assert load_settings(_env_file=None).arxiv_categories == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("POLL_INTERVAL_SECONDS", "0", "greater than or equal to 1"),
+        ("POLL_INTERVAL_SECONDS", "often", "valid integer"),
+        ("HF_BASE_URL", "huggingface.co", "absolute http(s) URL"),
+        ("ARXIV_CATEGORIES", "cs.LG,not a category", "not an arXiv category"),
+        ("DEV_GUILD_ID", "my-server", "valid integer"),
+        ("LOG_LEVEL", "LOUD", "DEBUG"),
+    ],
+)
+def test_bad_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_env_example_lists_every_setting() -> None:
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert documented == {name.upper() for name in Settings.model_fields}
+
+
+async def _run_bot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+def _base_env(tmp_path: Path) -> dict[str, str]:
+    import os
+
+    env = {
+        key: value for key, value in os.environ.items() if key.upper() not in {n.upper() for n in Settings.model_fields}
+    }
+    env["PYTHONPATH"] = str(ROOT)
+    env["DATABASE_PATH"] = str(tmp_path / "db.sqlite")
+    return env
+
+
+async def test_bad_value_is_one_line_exit_2_and_never_shows_the_token(tmp_path: Path) -> None:
+    env = _base_env(tmp_path) | {"POLL_INTERVAL_SECONDS": "zero", "DISCORD_TOKEN": SECRET}
+    code, out, err = await _run_bot(env=env, cwd=tmp_path)
+    assert code == 2
+    assert err.strip().count("\n") == 0
+    assert "POLL_INTERVAL_SECONDS" in err
+    assert "Traceback" not in err + out
+    assert SECRET not in err + out
+
+
+async def test_missing_token_tells_the_user_to_copy_env_example(tmp_path: Path) -> None:
+    code, out, err = await _run_bot(env=_base_env(tmp_path), cwd=tmp_path)
+    assert code == 2
+    assert "DISCORD_TOKEN" in err
+    assert ".env.example" in err
+    assert "Traceback" not in err
+
+
+async def test_dotenv_file_is_read_from_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("POLL_INTERVAL_SECONDS=-5\n")
+    code, _, err = await _run_bot("search", "x", env=_base_env(tmp_path), cwd=tmp_path)
+    assert code == 2
+    assert "POLL_INTERVAL_SECONDS" in err
+
+
+async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    env = _base_env(tmp_path)
+    Path(env["DATABASE_PATH"]).write_text("this is not sqlite, just a text file that happens to be here\n" * 20)
+    code, _, err = await _run_bot("search", "graph", env=env, cwd=tmp_path)
+    assert code == 2
+    assert "Traceback" not in err
+    assert "database" in err.lower()
