@@ -12,10 +12,15 @@ Standard library only, so it works on a machine that has nothing but Python 3.11
 
 from __future__ import annotations
 
+import sys
+
+# dev.py runs under whatever python3 the machine has, so say clearly when it is too old.
+if sys.version_info < (3, 11):  # noqa: UP036
+    sys.exit(f"dev.py: paperbot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+
 import hashlib
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -52,8 +57,6 @@ def create_venv() -> None:
 
 
 def ensure_environment() -> Path:
-    if sys.version_info < (3, 11):
-        sys.exit(f"dev.py: paperbot needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     requirements = wanted_requirements()
     if not venv_python().exists():
         create_venv()

@@ -120,7 +120,7 @@ async def test_search_after_fetch(serving: PaperServer, make_settings: Callable[
 async def test_bad_usage_is_exit_2_with_a_reason(
     make_settings: Callable[..., Settings], args: list[str], fragment: str
 ) -> None:
-    code, out, err = await run_cli(make_settings(), *args)
+    code, _, err = await run_cli(make_settings(), *args)
     assert code == 2
     assert fragment in err
     assert "Traceback" not in err

@@ -108,7 +108,7 @@ async def test_bad_value_is_one_line_exit_2_and_never_shows_the_token(tmp_path: 
 
 
 async def test_missing_token_tells_the_user_to_copy_env_example(tmp_path: Path) -> None:
-    code, out, err = await _run_bot(env=_base_env(tmp_path), cwd=tmp_path)
+    code, _, err = await _run_bot(env=_base_env(tmp_path), cwd=tmp_path)
     assert code == 2
     assert "DISCORD_TOKEN" in err
     assert ".env.example" in err

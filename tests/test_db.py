@@ -107,10 +107,14 @@ async def test_fts_follows_title_changes_but_not_upvote_changes(db: Database) ->
 async def test_a_failed_batch_leaves_nothing_behind(db: Database) -> None:
     async with db.transaction() as conn:
         await db.papers.upsert(conn, [make_paper("2603.00001", "Before")])
-    with pytest.raises(RuntimeError):
+
+    async def half_written_batch() -> None:
         async with db.transaction() as conn:
             await db.papers.upsert(conn, [make_paper("2603.00002", "Half"), make_paper("2603.00001", "Changed")])
             raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        await half_written_batch()
     assert await db.papers.count() == 1
     before = await db.papers.get("2603.00001")
     assert before is not None and before.title == "Before"

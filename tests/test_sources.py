@@ -166,7 +166,7 @@ async def test_hf_long_retry_after_is_not_slept_through(paper_server: PaperServe
 async def test_hf_gives_up_after_bounded_retries(paper_server: PaperServer) -> None:
     paper_server.fail_always("daily_papers", Fault(status=500))
     async with http(retries=2) as client:
-        with pytest.raises(SourceError, match="HTTP 500 .* after 3 attempts"):
+        with pytest.raises(SourceError, match=r"HTTP 500 .* after 3 attempts"):
             await HuggingFaceSource(client, paper_server.base_url, lookback_days=1).fetch(now=NOW)
     assert paper_server.count("/api/daily_papers") == 3
 
@@ -191,7 +191,7 @@ async def test_connection_refused_is_a_source_error() -> None:
 async def test_a_server_that_never_answers_times_out(paper_server: PaperServer) -> None:
     paper_server.fail_always("daily_papers", Fault(hang=True))
     async with http(timeout=0.3, retries=1) as client:
-        with pytest.raises(SourceError, match="timed out after 0.3s"):
+        with pytest.raises(SourceError, match=r"timed out after 0\.3s"):
             await HuggingFaceSource(client, paper_server.base_url, lookback_days=1).fetch(now=NOW)
 
 

@@ -144,7 +144,7 @@ class PaperServer:
     async def _rss(self, request: web.Request) -> web.StreamResponse:
         if (fault := await self._fault("arxiv", request)) is not None:
             return fault
-        if self.arxiv_path is not None and request.path != self.arxiv_path or self.arxiv_feed is None:
+        if (self.arxiv_path is not None and request.path != self.arxiv_path) or self.arxiv_feed is None:
             self._record(request, 404)
             return web.Response(status=404, text="Not Found")
         etag = '"' + hashlib.sha256(self.arxiv_feed).hexdigest()[:16] + '"'
