@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from bot import text
 from bot.db.papers import SearchFilters, SortOrder
-from bot.models import Paper
+from bot.models import Paper, Source
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -123,10 +123,19 @@ def _lex(value: str) -> list[_Item]:
     return items
 
 
-def parse_query(raw: str) -> Query:
-    """Parse user text; raises QueryError with a friendly message when nothing searchable remains."""
+def parse_query(raw: str, *, strict: bool = False) -> Query:
+    """Parse user text; raises QueryError with a friendly message when nothing searchable remains.
+
+    ``strict`` refuses an over-long query instead of searching its beginning (what chat users expect:
+    a topic they subscribe to must be exactly what they typed).
+    """
     notes: list[str] = []
     value = text.clean(raw)
+    if strict and len(value) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"That query is {len(value):,} characters long; keep it under {MAX_QUERY_CHARS} "
+            "(a few words, phrases or OR alternatives work best)."
+        )
     if len(value) > MAX_QUERY_CHARS:
         value = value[:MAX_QUERY_CHARS]
         notes.append(f"Only the first {MAX_QUERY_CHARS} characters of your query were used.")
@@ -203,13 +212,13 @@ async def search(
     sort: SortOrder = "relevance",
     since: datetime | None = None,
     min_upvotes: int | None = None,
-    source: object = None,
+    source: Source | None = None,
     page: int = 0,
     per_page: int = 5,
 ) -> SearchPage:
     """The one search path: ``/search``, the CLI and the topic preview all come through here."""
     parsed = parse_query(query) if isinstance(query, str) else query
-    filters = SearchFilters(since=since, min_upvotes=min_upvotes, source=source)  # type: ignore[arg-type]
+    filters = SearchFilters(since=since, min_upvotes=min_upvotes, source=source)
     rows = await db.papers.search(parsed.fts(), sort=sort, filters=filters, limit=per_page + 1, offset=page * per_page)
     return SearchPage(query=parsed, papers=rows[:per_page], page=page, per_page=per_page, has_more=len(rows) > per_page)
 

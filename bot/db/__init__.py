@@ -40,11 +40,17 @@ class Database:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         # Imported here to keep the repositories' modules free of import cycles.
+        from bot.db.feeds import FeedRepository
+        from bot.db.meta import MetaRepository
         from bot.db.papers import PaperRepository
         from bot.db.sources import SourceStateRepository
+        from bot.db.topics import TopicRepository
 
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
+        self.meta = MetaRepository(self)
+        self.topics = TopicRepository(self)
+        self.feeds = FeedRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:

@@ -70,6 +70,40 @@ MIGRATIONS: list[str] = [
         last_modified        TEXT
     );
     """,
+    # 2: what the Discord side stores: command-sync bookkeeping, user topics, channel feeds.
+    """
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+
+    CREATE TABLE topics (
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL,
+        query      TEXT    NOT NULL,  -- canonical form (bot.search.Query.canonical)
+        created_at INTEGER NOT NULL,
+        UNIQUE (user_id, query)
+    );
+
+    CREATE TABLE feeds (
+        id              INTEGER PRIMARY KEY,
+        guild_id        INTEGER NOT NULL,
+        channel_id      INTEGER NOT NULL UNIQUE,
+        topic           TEXT,                        -- canonical query, NULL for every paper
+        min_upvotes     INTEGER NOT NULL DEFAULT 0,
+        sources         INTEGER NOT NULL DEFAULT 3,  -- bot.models.Source bit mask
+        mode            TEXT    NOT NULL DEFAULT 'instant' CHECK (mode IN ('instant', 'digest')),
+        digest_hour     INTEGER NOT NULL DEFAULT 9 CHECK (digest_hour BETWEEN 0 AND 23),
+        timezone        TEXT    NOT NULL DEFAULT 'UTC',
+        threads         INTEGER NOT NULL DEFAULT 0,
+        created_by      INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        disabled_reason TEXT,
+        disabled_at     INTEGER
+    );
+    CREATE INDEX feeds_guild ON feeds (guild_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

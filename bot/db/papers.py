@@ -230,6 +230,9 @@ class PaperRepository:
             or 0
         )
 
+    async def latest_listed_at(self) -> datetime | None:
+        return _datetime(await self.db.fetchval("SELECT MAX(listed_at) FROM papers"))
+
     async def top(self, *, filters: SearchFilters, limit: int = 10, offset: int = 0) -> list[Paper]:
         """The most upvoted papers under ``filters`` (``/trending``)."""
         where, params = filters.sql()

@@ -1,0 +1,145 @@
+"""SQL for channel feeds (automatic posts configured with /feed)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+import aiosqlite
+
+from bot.models import Source
+
+if TYPE_CHECKING:
+    from bot.db import Database
+
+FeedMode = Literal["instant", "digest"]
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    """What an admin chooses with /feed add."""
+
+    guild_id: int
+    channel_id: int
+    topic: str | None = None
+    min_upvotes: int = 0
+    sources: Source = Source.HF | Source.ARXIV
+    mode: FeedMode = "instant"
+    digest_hour: int = 9
+    timezone: str = "UTC"
+    threads: bool = False
+    created_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Feed(FeedConfig):
+    id: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_reason is None
+
+
+_COLUMNS = (
+    "id, guild_id, channel_id, topic, min_upvotes, sources, mode, digest_hour, timezone, threads, created_by, "
+    "created_at, updated_at, disabled_reason, disabled_at"
+)
+
+
+def _when(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _feed(row: sqlite3.Row) -> Feed:
+    return Feed(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        channel_id=row["channel_id"],
+        topic=row["topic"],
+        min_upvotes=row["min_upvotes"],
+        sources=Source(row["sources"]),
+        mode=row["mode"],
+        digest_hour=row["digest_hour"],
+        timezone=row["timezone"],
+        threads=bool(row["threads"]),
+        created_by=row["created_by"],
+        created_at=_when(row["created_at"]),
+        updated_at=_when(row["updated_at"]),
+        disabled_reason=row["disabled_reason"],
+        disabled_at=_when(row["disabled_at"]),
+    )
+
+
+class FeedRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def save(self, conn: aiosqlite.Connection, config: FeedConfig) -> tuple[Feed, bool]:
+        """Create the channel's feed or replace its settings (re-enabling it); True when it is new."""
+        now = int(time.time())
+        async with conn.execute("SELECT id FROM feeds WHERE channel_id = ?", (config.channel_id,)) as cursor:
+            existed = await cursor.fetchone() is not None
+        async with conn.execute(
+            "INSERT INTO feeds (guild_id, channel_id, topic, min_upvotes, sources, mode, digest_hour, timezone, "
+            "threads, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id, topic = excluded.topic, "
+            "min_upvotes = excluded.min_upvotes, sources = excluded.sources, mode = excluded.mode, "
+            "digest_hour = excluded.digest_hour, timezone = excluded.timezone, threads = excluded.threads, "
+            "updated_at = excluded.updated_at, disabled_reason = NULL, disabled_at = NULL "
+            f"RETURNING {_COLUMNS}",
+            (
+                config.guild_id,
+                config.channel_id,
+                config.topic,
+                config.min_upvotes,
+                int(config.sources),
+                config.mode,
+                config.digest_hour,
+                config.timezone,
+                int(config.threads),
+                config.created_by,
+                now,
+                now,
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return _feed(row), not existed
+
+    async def get(self, channel_id: int) -> Feed | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM feeds WHERE channel_id = ?", (channel_id,))
+        return None if row is None else _feed(row)
+
+    async def for_guild(self, guild_id: int) -> list[Feed]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM feeds WHERE guild_id = ? ORDER BY created_at, id", (guild_id,)
+        )
+        return [_feed(row) for row in rows]
+
+    async def all_enabled(self) -> list[Feed]:
+        rows = await self.db.fetchall(f"SELECT {_COLUMNS} FROM feeds WHERE disabled_reason IS NULL ORDER BY id")
+        return [_feed(row) for row in rows]
+
+    async def remove(self, conn: aiosqlite.Connection, channel_id: int) -> Feed | None:
+        async with conn.execute(
+            f"DELETE FROM feeds WHERE channel_id = ? RETURNING {_COLUMNS}", (channel_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _feed(row)
+
+    async def remove_guild(self, conn: aiosqlite.Connection, guild_id: int) -> int:
+        async with conn.execute("DELETE FROM feeds WHERE guild_id = ? RETURNING id", (guild_id,)) as cursor:
+            return len(await cursor.fetchall())
+
+    async def disable(self, conn: aiosqlite.Connection, feed_id: int, reason: str) -> None:
+        await conn.execute(
+            "UPDATE feeds SET disabled_reason = ?, disabled_at = ? WHERE id = ? AND disabled_reason IS NULL",
+            (reason, int(time.time()), feed_id),
+        )
