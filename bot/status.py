@@ -1,0 +1,42 @@
+"""What /status reports, gathered in one place so the command and any future health check agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.db import Database
+from bot.db.feeds import Feed
+from bot.db.sources import SourceState
+
+
+@dataclass
+class Status:
+    started_at: datetime
+    papers: int
+    sources: list[SourceState]
+    enabled_sources: list[str]
+    next_poll_at: datetime | None
+    poll_interval: int
+    guild_feeds: list[Feed] = field(default_factory=list)
+
+
+async def collect(
+    db: Database,
+    *,
+    started_at: datetime,
+    enabled_sources: list[str],
+    next_poll_at: datetime | None,
+    poll_interval: int,
+    guild_id: int | None,
+) -> Status:
+    states = await db.sources.all()
+    return Status(
+        started_at=started_at,
+        papers=await db.papers.count(),
+        sources=[states.get(name) or SourceState(name=name) for name in enabled_sources],
+        enabled_sources=enabled_sources,
+        next_poll_at=next_poll_at,
+        poll_interval=poll_interval,
+        guild_feeds=await db.feeds.for_guild(guild_id) if guild_id else [],
+    )

@@ -1,0 +1,77 @@
+"""Per-user topic subscriptions: the same query language as search, so what /search finds a topic matches."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.db import Database
+from bot.db.topics import Topic
+from bot.errors import UserError
+from bot.search import Query, QueryError, count_matches, parse_query
+
+MAX_TOPICS = 25
+PREVIEW_DAYS = 30
+CHOICE_VALUE_MAX = 100
+
+
+@dataclass
+class Subscribed:
+    topic: Topic
+    query: Query
+    recent_matches: int
+
+
+def parse_topic(text: str) -> Query:
+    try:
+        return parse_query(text, strict=True)
+    except QueryError as error:
+        raise UserError(str(error)) from None
+
+
+async def subscribe(db: Database, user_id: int, text: str, *, now: datetime | None = None) -> Subscribed:
+    query = parse_topic(text)
+    canonical = query.canonical()
+    async with db.transaction() as conn:
+        if await db.topics.count_for_user(conn, user_id) >= MAX_TOPICS:
+            raise UserError(
+                f"You already follow {MAX_TOPICS} topics, the most allowed. "
+                "Remove one with /unsubscribe, or combine several with OR (for example `robot OR drone`)."
+            )
+        topic = await db.topics.add(conn, user_id, canonical)
+    if topic is None:
+        raise UserError(f"You already follow **{canonical}**.")
+    since = (now or datetime.now(UTC)) - timedelta(days=PREVIEW_DAYS)
+    return Subscribed(topic=topic, query=query, recent_matches=await count_matches(db, query, since=since))
+
+
+def choice_value(topic: Topic) -> str:
+    """What autocomplete sends back: the topic itself, or ``#id`` when it is longer than Discord allows."""
+    return topic.query if len(topic.query) <= CHOICE_VALUE_MAX else f"#{topic.id}"
+
+
+async def unsubscribe(db: Database, user_id: int, text: str) -> Topic:
+    by_id = re.fullmatch(r"#(\d{1,18})", text.strip())
+    async with db.transaction() as conn:
+        if by_id:
+            removed = await db.topics.remove_by_id(conn, user_id, int(by_id.group(1)))
+        else:
+            try:
+                canonical = parse_query(text).canonical()
+            except QueryError:
+                canonical = text.strip()
+            removed = await db.topics.remove(conn, user_id, canonical)
+    if removed is None:
+        topics = await db.topics.for_user(user_id)
+        listing = ", ".join(f"`{topic.query}`" for topic in topics[:10]) or "none yet"
+        raise UserError(f"You don't follow a topic matching `{text.strip()[:100]}`. Your topics: {listing}.")
+    return removed
+
+
+async def suggest(db: Database, user_id: int, typed: str, limit: int = 25) -> list[Topic]:
+    """The user's own topics for autocomplete, those containing what they typed first."""
+    needle = typed.strip().lower()
+    topics = await db.topics.for_user(user_id)
+    matching = [topic for topic in topics if needle in topic.query.lower()]
+    return matching[:limit]

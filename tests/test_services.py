@@ -1,0 +1,166 @@
+"""Core services behind the commands, without Discord: topics, feeds, paper lookup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot import feeds, subscriptions
+from bot.db import Database
+from bot.db.feeds import FeedConfig
+from bot.errors import UserError
+from bot.lookup import find_paper, parse_reference
+from bot.models import Source
+from bot.sources.hf import HuggingFaceSource
+from bot.sources.http import HttpClient, RetryPolicy
+from tests.conftest import data_json
+from tests.helpers.factories import make_paper
+from tests.helpers.paper_server import Fault, PaperServer
+
+NOW = datetime(2026, 3, 4, 12, tzinfo=UTC)
+
+
+async def store(db: Database, *papers: object) -> None:
+    async with db.transaction() as conn:
+        await db.papers.upsert(conn, list(papers))  # type: ignore[arg-type]
+
+
+async def test_subscribe_counts_recent_matches_and_refuses_duplicates(db: Database) -> None:
+    await store(
+        db,
+        make_paper("2603.00001", "Diffusion Models", listed_at=NOW - timedelta(days=2)),
+        make_paper("2603.00002", "More Diffusion", listed_at=NOW - timedelta(days=40)),
+    )
+    result = await subscriptions.subscribe(db, 1, "  Diffusion ", now=NOW)
+    assert result.topic.query == "diffusion"
+    assert result.recent_matches == 1  # the 40-day-old paper is outside the preview window
+    with pytest.raises(UserError, match="already follow"):
+        await subscriptions.subscribe(db, 1, "DIFFUSION", now=NOW)
+    other = await subscriptions.subscribe(db, 2, "diffusion", now=NOW)  # another user may follow it too
+    assert other.topic.user_id == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("!!!", "nothing to search for"), ("-survey", "exclusions"), ("x" * 2000, "2,000 characters"), ("   ", "nothing")],
+)
+async def test_bad_topics_are_explained(db: Database, text: str, fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        await subscriptions.subscribe(db, 1, text)
+    assert await db.topics.for_user(1) == []
+
+
+async def test_topic_limit(db: Database) -> None:
+    for index in range(subscriptions.MAX_TOPICS):
+        await subscriptions.subscribe(db, 7, f"topic{index}")
+    with pytest.raises(UserError, match="25 topics"):
+        await subscriptions.subscribe(db, 7, "one more")
+    assert len(await db.topics.for_user(7)) == subscriptions.MAX_TOPICS
+
+
+async def test_unsubscribe_by_text_or_id_and_unknown(db: Database) -> None:
+    a = await subscriptions.subscribe(db, 1, '"graph neural" OR gnn')
+    await subscriptions.subscribe(db, 1, "robots")
+    removed = await subscriptions.unsubscribe(db, 1, '"Graph Neural"   OR GNN')
+    assert removed.id == a.topic.id
+    long_topic = await subscriptions.subscribe(db, 1, " ".join(f"word{i}" for i in range(10)) + " " + "x" * 60)
+    value = subscriptions.choice_value(long_topic.topic)
+    assert len(value) <= 100
+    assert (await subscriptions.unsubscribe(db, 1, value)).id == long_topic.topic.id
+    with pytest.raises(UserError, match="don't follow") as caught:
+        await subscriptions.unsubscribe(db, 1, "quantum")
+    assert "`robots`" in str(caught.value)
+    with pytest.raises(UserError):
+        await subscriptions.unsubscribe(db, 2, "robots")  # someone else's topic is not yours to remove
+
+
+async def test_suggest_only_shows_the_users_own_topics(db: Database) -> None:
+    await subscriptions.subscribe(db, 1, "diffusion")
+    await subscriptions.subscribe(db, 1, "robots")
+    await subscriptions.subscribe(db, 2, "diffusion transformers")
+    assert [topic.query for topic in await subscriptions.suggest(db, 1, "dif")] == ["diffusion"]
+    assert [topic.query for topic in await subscriptions.suggest(db, 1, "")] == ["diffusion", "robots"]
+
+
+async def test_feed_config_is_validated_and_saved(db: Database) -> None:
+    config = FeedConfig(
+        guild_id=10, channel_id=20, min_upvotes=5, mode="digest", digest_hour=8, timezone="Europe/Berlin"
+    )
+    feed, created = await feeds.save_feed(db, config, ' "Language Model" -survey ')
+    assert created
+    assert feed.topic == '"language model" -survey'
+    assert feed.timezone == "Europe/Berlin"
+    again, created = await feeds.save_feed(db, FeedConfig(guild_id=10, channel_id=20), None)
+    assert not created
+    assert again.id == feed.id
+    assert again.topic is None and again.mode == "instant"
+    assert [item.channel_id for item in await db.feeds.for_guild(10)] == [20]
+
+
+@pytest.mark.parametrize(
+    ("config", "topic", "fragment"),
+    [
+        (FeedConfig(guild_id=1, channel_id=2, timezone="Mars/Olympus"), None, "time zone"),
+        (FeedConfig(guild_id=1, channel_id=2, min_upvotes=-1), None, "between 0"),
+        (FeedConfig(guild_id=1, channel_id=2, sources=Source(0)), None, "at least one source"),
+        (FeedConfig(guild_id=1, channel_id=2), "NEAR(", None),
+        (FeedConfig(guild_id=1, channel_id=2), "***", "can't be used"),
+    ],
+)
+async def test_feed_validation(db: Database, config: FeedConfig, topic: str | None, fragment: str | None) -> None:
+    if fragment is None:
+        feed, _ = await feeds.save_feed(db, config, topic)
+        assert feed.topic == "near"
+        return
+    with pytest.raises(UserError, match=fragment):
+        await feeds.save_feed(db, config, topic)
+
+
+async def test_remove_feed(db: Database) -> None:
+    await feeds.save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
+    assert (await feeds.remove_feed(db, 2)).channel_id == 2
+    with pytest.raises(UserError, match="no feed"):
+        await feeds.remove_feed(db, 2)
+
+
+def test_timezone_suggestions() -> None:
+    assert feeds.timezone_suggestions("berl") == ["Europe/Berlin"]
+    assert feeds.timezone_suggestions("")[0] == "UTC"
+    assert len(feeds.timezone_suggestions("a")) == 25
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2401.12345", "2401.12345"),
+        ("arXiv:2401.12345v3", "2401.12345"),
+        ("https://arxiv.org/pdf/2401.12345v2", "2401.12345"),
+        ("<https://huggingface.co/papers/2401.12345>", "2401.12345"),
+    ],
+)
+def test_parse_reference(text: str, expected: str) -> None:
+    assert parse_reference(text) == expected
+
+
+@pytest.mark.parametrize("text", ["not-an-id", "9999.99999", "", "https://example.org", "1234"])
+def test_parse_reference_rejects_with_examples(text: str) -> None:
+    with pytest.raises(UserError, match=r"arxiv\.org/abs"):
+        parse_reference(text)
+
+
+async def test_find_paper_local_remote_unknown_and_down(db: Database, paper_server: PaperServer) -> None:
+    paper_server.hf_papers["2603.01201"] = data_json("hf_paper_2603.01201.json")
+    await store(db, make_paper("2603.00001", "Local"))
+    async with HttpClient(timeout=2, policy=RetryPolicy(retries=0)) as http:
+        hf = HuggingFaceSource(http, paper_server.base_url)
+        assert (await find_paper(db, hf, "2603.00001")).title == "Local"
+        assert paper_server.requests == []  # local papers never cost a request
+        fetched = await find_paper(db, hf, "2603.01201")
+        assert fetched.upvotes == 9
+        assert await db.papers.get("2603.01201") is not None  # stored for next time
+        with pytest.raises(UserError, match="Neither my archive nor Hugging Face"):
+            await find_paper(db, hf, "2603.09999")
+        paper_server.fail_always("paper", Fault(status=503))
+        with pytest.raises(UserError, match="isn't answering"):
+            await find_paper(db, hf, "2603.09998")
