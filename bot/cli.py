@@ -200,8 +200,16 @@ def main(argv: list[str] | None = None) -> int:
                 "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot's token in it "
                 "(see README.md, 'Create the Discord application')"
             )
-        print("error: the Discord side of paperbot is not built yet; use 'fetch' and 'search'", file=sys.stderr)
-        return EXIT_FAILED
+        from bot.app import run_bot, sync_commands
+
+        if command == "sync":
+            if not asyncio.run(sync_commands(settings)):
+                print("error: syncing slash commands failed; see the log above", file=sys.stderr)
+                return EXIT_FAILED
+            scope = f"to guild {settings.dev_guild_id}" if settings.dev_guild_id else "globally"
+            print(f"slash commands synced {scope}")
+            return EXIT_OK
+        return run_bot(settings)
     except (ConfigError, DatabaseError, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -94,3 +94,25 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         env[name.upper()] = str(value)
     return env
+
+
+@pytest.fixture
+async def fake_discord() -> AsyncIterator[object]:
+    from tests.fake_discord import FakeDiscord, RateLimits
+
+    async with FakeDiscord(rate_limits=RateLimits.off()) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def world(
+    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: object
+) -> AsyncIterator[object]:
+    """A guild with two channels, an admin and a member, and the real bot connected and done with its first poll."""
+    from tests.helpers.bot_harness import World, bot_settings, build_world, running_bot, serve_today
+
+    serve_today(paper_server)
+    guild, general, news, admin, member = build_world(fake_discord)  # type: ignore[arg-type]
+    settings = bot_settings(make_settings(poll_interval_seconds=3600), fake_discord)  # type: ignore[arg-type]
+    async with running_bot(settings, fake_discord) as bot:  # type: ignore[arg-type]
+        yield World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)  # type: ignore[arg-type]

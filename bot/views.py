@@ -1,0 +1,80 @@
+"""Interactive message components: Previous/Next paging for search results."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+
+log = logging.getLogger(__name__)
+
+# Returns the embed for a page and whether a further page exists.
+PageFetcher = Callable[[int], Awaitable[tuple[discord.Embed, bool]]]
+
+PAGE_TIMEOUT = 300.0
+
+
+class Pager(discord.ui.View):
+    """Previous/Next buttons that only the person who ran the command may press.
+
+    When the view times out the buttons are disabled in place, so nobody presses a dead button.
+    """
+
+    def __init__(
+        self,
+        *,
+        owner_id: int,
+        fetch: PageFetcher,
+        has_more: bool,
+        origin: discord.Interaction,
+        timeout: float = PAGE_TIMEOUT,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.fetch = fetch
+        self.page = 0
+        self.origin = origin
+        self._update_buttons(has_more)
+
+    def _update_buttons(self, has_more: bool) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = not has_more
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who ran this search can page through it. Run `/search` yourself to explore.",
+            ephemeral=True,
+        )
+        return False
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        embed, has_more = await self.fetch(page)
+        self.page = page
+        self._update_buttons(has_more)
+        await interaction.response.edit_message(embed=embed, view=self)
+
+    @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Pager]) -> None:
+        await self._show(interaction, max(0, self.page - 1))
+
+    @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Pager]) -> None:
+        await self._show(interaction, self.page + 1)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        try:
+            await self.origin.edit_original_response(view=self)
+        except discord.HTTPException as error:  # deleted, or the token expired: nothing left to tidy
+            log.debug("could not disable expired pager buttons: %s", error)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Pager]) -> None:
+        log.exception("pager button failed for user %s", interaction.user.id, exc_info=error)
+        from bot.interactions import send_private
+
+        await send_private(interaction, "Something went wrong turning the page; please run the search again.")

@@ -1,0 +1,190 @@
+"""/feed add|remove|list: automatic paper posts for a channel. Manage Server only, checked twice.
+
+Discord hides the command from members without Manage Server (``default_permissions``), but server admins
+can override that per command, so every subcommand checks the member's permissions in code as well.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import feeds, render
+from bot.app import PaperBot
+from bot.db.feeds import Feed, FeedConfig
+from bot.errors import UserError
+from bot.interactions import send
+from bot.models import Source
+
+log = logging.getLogger(__name__)
+
+SOURCE_CHOICES = {"both": Source.HF | Source.ARXIV, "huggingface": Source.HF, "arxiv": Source.ARXIV}
+SOURCE_NAMES = {
+    int(Source.HF | Source.ARXIV): "Hugging Face and arXiv",
+    int(Source.HF): "Hugging Face",
+    int(Source.ARXIV): "arXiv",
+}
+
+
+def require_manage_server(interaction: discord.Interaction) -> None:
+    if interaction.guild is None:
+        raise UserError("Feeds belong to a server channel; use this command in a server.")
+    if not interaction.permissions.manage_guild:
+        raise UserError("You need the **Manage Server** permission to manage feeds.")
+
+
+def missing_bot_permissions(channel: discord.abc.GuildChannel, *, threads: bool) -> list[str]:
+    me = channel.guild.me
+    if me is None:
+        return []
+    have = channel.permissions_for(me)
+    needed = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
+    if threads:
+        needed |= {
+            "create_public_threads": "Create Public Threads",
+            "send_messages_in_threads": "Send Messages in Threads",
+        }
+    return [label for name, label in needed.items() if not getattr(have, name)]
+
+
+def describe(feed: Feed) -> str:
+    what = f"papers matching **{render.escape(feed.topic)}**" if feed.topic else "every new paper"
+    parts = [f"{what} from {SOURCE_NAMES.get(int(feed.sources), 'both sources')}"]
+    if feed.min_upvotes:
+        parts.append(f"with at least {feed.min_upvotes:,} upvotes")
+    if feed.mode == "digest":
+        parts.append(f"as a daily digest at {feed.digest_hour:02d}:00 {feed.timezone}")
+    else:
+        parts.append("as each one appears")
+    if feed.threads:
+        parts.append("with a discussion thread on each")
+    return ", ".join(parts)
+
+
+def status_line(feed: Feed) -> str:
+    if feed.enabled:
+        return "✅ active"
+    return f"⛔ paused: {render.escape(feed.disabled_reason or 'unknown reason')} (run `/feed add` here to resume)"
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class FeedCommands(commands.GroupCog, group_name="feed", group_description="Automatic paper posts in a channel"):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(name="add", description="Post new papers in a channel (or change its settings)")
+    @app_commands.describe(
+        channel="Where to post (default: this channel)",
+        topic='Only papers matching this search, e.g. "diffusion" OR "flow matching" (default: all papers)',
+        min_upvotes="Only papers with at least this many Hugging Face upvotes (default: 0)",
+        source="Which source to follow (default: both)",
+        mode="Post each paper as it appears, or one digest a day (default: each paper)",
+        digest_hour="For digests: the hour to post, 0-23 (default: 9)",
+        timezone="For digests: the time zone of that hour, e.g. Europe/Berlin (default: UTC)",
+        threads="Start a discussion thread on each posted paper (default: no)",
+    )
+    @app_commands.choices(
+        source=[
+            app_commands.Choice(name="Hugging Face and arXiv", value="both"),
+            app_commands.Choice(name="Hugging Face only", value="huggingface"),
+            app_commands.Choice(name="arXiv only", value="arxiv"),
+        ],
+        mode=[
+            app_commands.Choice(name="Each paper as it appears", value="instant"),
+            app_commands.Choice(name="A daily digest", value="digest"),
+        ],
+    )
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        topic: str | None = None,
+        min_upvotes: app_commands.Range[int, 0, feeds.MAX_MIN_UPVOTES] = 0,
+        source: str = "both",
+        mode: str = "instant",
+        digest_hour: app_commands.Range[int, 0, 23] = 9,
+        timezone: str = "UTC",
+        threads: bool = False,
+    ) -> None:
+        require_manage_server(interaction)
+        target = channel or interaction.channel
+        if not isinstance(target, discord.TextChannel):
+            raise UserError("Feeds post to text or announcement channels. Pick one with the `channel` option.")
+        missing = missing_bot_permissions(target, threads=threads)
+        if missing:
+            raise UserError(
+                f"I can't post in {target.mention}: I need {', '.join(f'**{name}**' for name in missing)} there. "
+                "Grant them to my role (or in the channel's permissions) and run this again."
+            )
+        config = FeedConfig(
+            guild_id=target.guild.id,
+            channel_id=target.id,
+            min_upvotes=min_upvotes,
+            sources=SOURCE_CHOICES.get(source, SOURCE_CHOICES["both"]),
+            mode="digest" if mode == "digest" else "instant",
+            digest_hour=digest_hour,
+            timezone=timezone,
+            threads=threads,
+            created_by=interaction.user.id,
+        )
+        feed, created = await feeds.save_feed(self.bot.db, config, topic)
+        log.info(
+            "feed %s in guild %s channel %s by user %s",
+            "added" if created else "updated",
+            feed.guild_id,
+            feed.channel_id,
+            interaction.user.id,
+        )
+        verb = "will now get" if created else "now gets"
+        await send(
+            interaction,
+            content=f"📬 {target.mention} {verb} {describe(feed)}. New papers only: nothing old is re-posted.",
+            ephemeral=True,
+        )
+
+    @add.autocomplete("timezone")
+    async def _timezones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return [app_commands.Choice(name=name, value=name) for name in feeds.timezone_suggestions(current)]
+
+    @app_commands.command(name="remove", description="Stop automatic posts in a channel")
+    @app_commands.describe(channel="Which channel's feed to remove (default: this channel)")
+    async def remove(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
+        require_manage_server(interaction)
+        target_id = channel.id if channel else interaction.channel_id
+        if target_id is None:
+            raise UserError("Pick the channel whose feed you want to remove.")
+        feed = await self.bot.db.feeds.get(target_id)
+        if feed is None or feed.guild_id != interaction.guild_id:
+            raise UserError("There is no feed in that channel. `/feed list` shows this server's feeds.")
+        await feeds.remove_feed(self.bot.db, target_id)
+        log.info("feed removed in guild %s channel %s by user %s", feed.guild_id, feed.channel_id, interaction.user.id)
+        await send(interaction, content=f"🗑️ Removed the feed in {render.channel_mention(target_id)}.", ephemeral=True)
+
+    @app_commands.command(name="list", description="Show this server's feeds")
+    async def list(self, interaction: discord.Interaction) -> None:
+        require_manage_server(interaction)
+        assert interaction.guild_id is not None
+        server_feeds = await self.bot.db.feeds.for_guild(interaction.guild_id)
+        if not server_feeds:
+            await send(interaction, content="This server has no feeds yet. `/feed add` starts one.", ephemeral=True)
+            return
+        embed = discord.Embed(title=f"Feeds in this server ({len(server_feeds)})", colour=render.NEUTRAL)
+        for feed in server_feeds[: render.FIELDS_MAX]:
+            value = render.fit(f"{describe(feed)}\n{status_line(feed)}", render.FIELD_VALUE_MAX)
+            name = render.escape(f"#{self._channel_name(feed.channel_id)}")
+            embed.add_field(name=name, value=value, inline=False)
+        await send(interaction, embed=embed, ephemeral=True)
+
+    def _channel_name(self, channel_id: int) -> str:
+        channel = self.bot.get_channel(channel_id)
+        name = getattr(channel, "name", None) or str(channel_id)
+        return render.plain(name, 90)
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(FeedCommands(bot))

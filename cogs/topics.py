@@ -1,0 +1,83 @@
+"""/subscribe, /unsubscribe and /subscriptions: personal topics, delivered by DM. Every answer is private."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import render, subscriptions
+from bot.app import PaperBot
+from bot.interactions import defer, send
+from bot.subscriptions import MAX_TOPICS, PREVIEW_DAYS
+
+
+def _user_cooldown(interaction: discord.Interaction) -> int:
+    return interaction.user.id
+
+
+class Topics(commands.Cog):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="subscribe", description="Get new papers on a topic by DM (same syntax as /search)")
+    @app_commands.describe(topic='e.g. diffusion models, "reward model" OR rlhf, robot -survey')
+    @app_commands.checks.cooldown(5, 60.0, key=_user_cooldown)
+    async def subscribe(self, interaction: discord.Interaction, topic: str) -> None:
+        subscriptions.parse_topic(topic)  # a bad topic is refused at once, before deferring
+        await defer(interaction, ephemeral=True)
+        result = await subscriptions.subscribe(self.bot.db, interaction.user.id, topic)
+        count = result.recent_matches
+        lines = [f"✅ You now follow **{render.escape(result.query.canonical())}**."]
+        if count:
+            lines.append(
+                f"It would have matched **{count:,}** paper{'s' if count != 1 else ''} "
+                f"in the last {PREVIEW_DAYS} days; new matches will come to you by DM."
+            )
+        else:
+            lines.append(
+                f"No paper of the last {PREVIEW_DAYS} days matches it yet. Check the spelling, or broaden it "
+                "with OR (`/search` shows what a topic finds)."
+            )
+        lines += [f"-# {render.escape(note)}" for note in result.query.notes]
+        await send(interaction, content="\n".join(lines), ephemeral=True)
+
+    @app_commands.command(name="unsubscribe", description="Stop following one of your topics")
+    @app_commands.describe(topic="One of your topics (start typing to pick it)")
+    async def unsubscribe(self, interaction: discord.Interaction, topic: str) -> None:
+        removed = await subscriptions.unsubscribe(self.bot.db, interaction.user.id, topic)
+        await send(interaction, content=f"🗑️ You no longer follow **{render.escape(removed.query)}**.", ephemeral=True)
+
+    @unsubscribe.autocomplete("topic")
+    async def _topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        topics = await subscriptions.suggest(self.bot.db, interaction.user.id, current)
+        return [
+            app_commands.Choice(name=render.choice_name(topic.query), value=subscriptions.choice_value(topic))
+            for topic in topics
+        ]
+
+    @app_commands.command(name="subscriptions", description="List the topics you follow")
+    async def list_topics(self, interaction: discord.Interaction) -> None:
+        topics = await self.bot.db.topics.for_user(interaction.user.id)
+        if not topics:
+            await send(
+                interaction,
+                content="You don't follow any topics yet. `/subscribe topic:diffusion models` starts one.",
+                ephemeral=True,
+            )
+            return
+        lines = [
+            f"{number}. **{render.escape(topic.query)}** · since {render.when(topic.created_at)}"
+            for number, topic in enumerate(topics, start=1)
+        ]
+        embed = discord.Embed(
+            title=f"Your topics ({len(topics)} of {MAX_TOPICS})",
+            description="\n".join(lines),
+            colour=render.NEUTRAL,
+        )
+        embed.set_footer(text="New matching papers arrive by DM · /unsubscribe removes a topic")
+        await send(interaction, embed=embed, ephemeral=True)
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Topics(bot))
