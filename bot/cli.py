@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
             raise ConfigError(
                 "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot's token in it "
-                "(see README.md, 'Create the Discord application')"
+                "(see docs/discord-setup.md)"
             )
         from bot.app import run_bot, sync_commands
 
