@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot import delivery
 from bot.db import Database
 from bot.db.feeds import Feed, FeedConfig
 from bot.errors import UserError
-from bot.search import QueryError, parse_query
+from bot.search import Query, QueryError, parse_query
 
 MAX_MIN_UPVOTES = 10_000
 
@@ -32,11 +33,11 @@ def timezone_suggestions(typed: str, limit: int = 25) -> list[str]:
     return [name for name in ["UTC", *names] if needle in name.lower()][:limit]
 
 
-def normalise_config(config: FeedConfig, topic_text: str | None) -> FeedConfig:
-    topic = None
+def normalise_config(config: FeedConfig, topic_text: str | None) -> tuple[FeedConfig, Query | None]:
+    query = None
     if topic_text is not None and topic_text.strip():
         try:
-            topic = parse_query(topic_text, strict=True).canonical()
+            query = parse_query(topic_text, strict=True)
         except QueryError as error:
             raise UserError(f"That topic filter can't be used: {error}") from None
     if not 0 <= config.min_upvotes <= MAX_MIN_UPVOTES:
@@ -45,18 +46,35 @@ def normalise_config(config: FeedConfig, topic_text: str | None) -> FeedConfig:
         raise UserError("The digest hour must be between 0 and 23.")
     if not config.sources:
         raise UserError("Choose at least one source.")
-    return replace(config, topic=topic, timezone=check_timezone(config.timezone))
+    topic = query.canonical() if query else None
+    return replace(config, topic=topic, timezone=check_timezone(config.timezone)), query
 
 
-async def save_feed(db: Database, config: FeedConfig, topic_text: str | None) -> tuple[Feed, bool]:
-    config = normalise_config(config, topic_text)
+@dataclass
+class SavedFeed:
+    feed: Feed
+    created: bool
+    backfilled: int
+
+
+async def save_feed(db: Database, config: FeedConfig, topic_text: str | None, *, backfill: bool = False) -> SavedFeed:
+    """Create or update the channel's feed; what it would match right now is marked handled in the same step."""
+    config, query = normalise_config(config, topic_text)
     async with db.transaction() as conn:
-        return await db.feeds.save(conn, config)
+        query_id = await db.queries.ensure(conn, query) if query else None
+        feed, created = await db.feeds.save(conn, config, query_id)
+        queued, _ = await delivery.baseline_feed(db, conn, feed, query, backfill=backfill)
+        await db.queries.collect_garbage(conn)
+    return SavedFeed(feed=feed, created=created, backfilled=queued)
 
 
 async def remove_feed(db: Database, channel_id: int) -> Feed:
     async with db.transaction() as conn:
         removed = await db.feeds.remove(conn, channel_id)
+        await db.deliveries.close_open(
+            conn, kind="channel", target_id=channel_id, status="skipped", reason="feed removed"
+        )
+        await db.queries.collect_garbage(conn)
     if removed is None:
         raise UserError("There is no feed in that channel. `/feed list` shows this server's feeds.")
     return removed

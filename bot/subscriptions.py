@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot import delivery
 from bot.db import Database
 from bot.db.topics import Topic
 from bot.errors import UserError
@@ -39,7 +40,13 @@ async def subscribe(db: Database, user_id: int, text: str, *, now: datetime | No
                 f"You already follow {MAX_TOPICS} topics, the most allowed. "
                 "Remove one with /unsubscribe, or combine several with OR (for example `robot OR drone`)."
             )
-        topic = await db.topics.add(conn, user_id, canonical)
+        query_id = await db.queries.ensure(conn, query)
+        topic = await db.topics.add(conn, user_id, canonical, query_id)
+        if topic is not None:
+            # Start from papers that appear from now on: what already matches is not sent by DM.
+            await delivery.baseline_topic(db, conn, user_id, topic.id, query)
+        else:
+            await db.queries.collect_garbage(conn)
     if topic is None:
         raise UserError(f"You already follow **{canonical}**.")
     since = (now or datetime.now(UTC)) - timedelta(days=PREVIEW_DAYS)
@@ -62,6 +69,12 @@ async def unsubscribe(db: Database, user_id: int, text: str) -> Topic:
             except QueryError:
                 canonical = text.strip()
             removed = await db.topics.remove(conn, user_id, canonical)
+        if removed is not None:
+            await db.queries.collect_garbage(conn)
+            if await db.topics.count_for_user(conn, user_id) == 0:
+                await db.deliveries.close_open(
+                    conn, kind="user", target_id=user_id, status="skipped", reason="no topics left"
+                )
     if removed is None:
         topics = await db.topics.for_user(user_id)
         listing = ", ".join(f"`{topic.query}`" for topic in topics[:10]) or "none yet"

@@ -87,11 +87,13 @@ async def test_feed_config_is_validated_and_saved(db: Database) -> None:
     config = FeedConfig(
         guild_id=10, channel_id=20, min_upvotes=5, mode="digest", digest_hour=8, timezone="Europe/Berlin"
     )
-    feed, created = await feeds.save_feed(db, config, ' "Language Model" -survey ')
+    saved = await feeds.save_feed(db, config, ' "Language Model" -survey ')
+    feed, created = saved.feed, saved.created
     assert created
     assert feed.topic == '"language model" -survey'
     assert feed.timezone == "Europe/Berlin"
-    again, created = await feeds.save_feed(db, FeedConfig(guild_id=10, channel_id=20), None)
+    resaved = await feeds.save_feed(db, FeedConfig(guild_id=10, channel_id=20), None)
+    again, created = resaved.feed, resaved.created
     assert not created
     assert again.id == feed.id
     assert again.topic is None and again.mode == "instant"
@@ -110,8 +112,8 @@ async def test_feed_config_is_validated_and_saved(db: Database) -> None:
 )
 async def test_feed_validation(db: Database, config: FeedConfig, topic: str | None, fragment: str | None) -> None:
     if fragment is None:
-        feed, _ = await feeds.save_feed(db, config, topic)
-        assert feed.topic == "near"
+        saved = await feeds.save_feed(db, config, topic)
+        assert saved.feed.topic == "near"
         return
     with pytest.raises(UserError, match=fragment):
         await feeds.save_feed(db, config, topic)

@@ -40,17 +40,23 @@ class Database:
         self._reader = reader
         self._write_lock = asyncio.Lock()
         # Imported here to keep the repositories' modules free of import cycles.
+        from bot.db.deliveries import DeliveryRepository
         from bot.db.feeds import FeedRepository
         from bot.db.meta import MetaRepository
         from bot.db.papers import PaperRepository
+        from bot.db.queries import QueryRepository
         from bot.db.sources import SourceStateRepository
         from bot.db.topics import TopicRepository
+        from bot.db.users import UserRepository
 
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
         self.meta = MetaRepository(self)
         self.topics = TopicRepository(self)
         self.feeds = FeedRepository(self)
+        self.queries = QueryRepository(self)
+        self.users = UserRepository(self)
+        self.deliveries = DeliveryRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:

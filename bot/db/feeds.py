@@ -41,6 +41,8 @@ class Feed(FeedConfig):
     updated_at: datetime | None = None
     disabled_reason: str | None = None
     disabled_at: datetime | None = None
+    query_id: int | None = None
+    last_digest_at: datetime | None = None
 
     @property
     def enabled(self) -> bool:
@@ -49,7 +51,7 @@ class Feed(FeedConfig):
 
 _COLUMNS = (
     "id, guild_id, channel_id, topic, min_upvotes, sources, mode, digest_hour, timezone, threads, created_by, "
-    "created_at, updated_at, disabled_reason, disabled_at"
+    "created_at, updated_at, disabled_reason, disabled_at, query_id, last_digest_at"
 )
 
 
@@ -74,6 +76,8 @@ def _feed(row: sqlite3.Row) -> Feed:
         updated_at=_when(row["updated_at"]),
         disabled_reason=row["disabled_reason"],
         disabled_at=_when(row["disabled_at"]),
+        query_id=row["query_id"],
+        last_digest_at=_when(row["last_digest_at"]),
     )
 
 
@@ -81,18 +85,24 @@ class FeedRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def save(self, conn: aiosqlite.Connection, config: FeedConfig) -> tuple[Feed, bool]:
+    async def save(
+        self, conn: aiosqlite.Connection, config: FeedConfig, query_id: int | None = None
+    ) -> tuple[Feed, bool]:
         """Create the channel's feed or replace its settings (re-enabling it); True when it is new."""
         now = int(time.time())
         async with conn.execute("SELECT id FROM feeds WHERE channel_id = ?", (config.channel_id,)) as cursor:
             existed = await cursor.fetchone() is not None
         async with conn.execute(
             "INSERT INTO feeds (guild_id, channel_id, topic, min_upvotes, sources, mode, digest_hour, timezone, "
-            "threads, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "threads, created_by, created_at, updated_at, query_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (channel_id) DO UPDATE SET guild_id = excluded.guild_id, topic = excluded.topic, "
             "min_upvotes = excluded.min_upvotes, sources = excluded.sources, mode = excluded.mode, "
             "digest_hour = excluded.digest_hour, timezone = excluded.timezone, threads = excluded.threads, "
-            "updated_at = excluded.updated_at, disabled_reason = NULL, disabled_at = NULL "
+            "updated_at = excluded.updated_at, query_id = excluded.query_id, "
+            "disabled_reason = NULL, disabled_at = NULL, "
+            # A changed digest schedule starts counting from now, like a new feed.
+            "last_digest_at = CASE WHEN feeds.mode = excluded.mode AND feeds.digest_hour = excluded.digest_hour "
+            "AND feeds.timezone = excluded.timezone THEN feeds.last_digest_at ELSE excluded.updated_at END "
             f"RETURNING {_COLUMNS}",
             (
                 config.guild_id,
@@ -107,6 +117,7 @@ class FeedRepository:
                 config.created_by,
                 now,
                 now,
+                query_id,
             ),
         ) as cursor:
             row = await cursor.fetchone()
@@ -138,8 +149,24 @@ class FeedRepository:
         async with conn.execute("DELETE FROM feeds WHERE guild_id = ? RETURNING id", (guild_id,)) as cursor:
             return len(await cursor.fetchall())
 
-    async def disable(self, conn: aiosqlite.Connection, feed_id: int, reason: str) -> None:
-        await conn.execute(
-            "UPDATE feeds SET disabled_reason = ?, disabled_at = ? WHERE id = ? AND disabled_reason IS NULL",
-            (reason, int(time.time()), feed_id),
+    async def disable(self, conn: aiosqlite.Connection, channel_id: int, reason: str) -> Feed | None:
+        async with conn.execute(
+            "UPDATE feeds SET disabled_reason = ?, disabled_at = ? WHERE channel_id = ? AND disabled_reason IS NULL "
+            f"RETURNING {_COLUMNS}",
+            (reason, int(time.time()), channel_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _feed(row)
+
+    async def by_id(self, feed_id: int) -> Feed | None:
+        row = await self.db.fetchone(f"SELECT {_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+        return None if row is None else _feed(row)
+
+    async def digests(self) -> list[Feed]:
+        rows = await self.db.fetchall(
+            f"SELECT {_COLUMNS} FROM feeds WHERE mode = 'digest' AND disabled_reason IS NULL ORDER BY id"
         )
+        return [_feed(row) for row in rows]
+
+    async def set_last_digest(self, conn: aiosqlite.Connection, feed_id: int, at: int) -> None:
+        await conn.execute("UPDATE feeds SET last_digest_at = ? WHERE id = ?", (at, feed_id))

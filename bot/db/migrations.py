@@ -5,6 +5,9 @@ Append new migrations; never edit one that has shipped.
 
 from __future__ import annotations
 
+# The tokenizer of papers_fts; every other FTS5 table that must stem the same way (topic matching) uses it.
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+
 MIGRATIONS: list[str] = [
     # 1: papers, their full-text index, and per-source poll state.
     """
@@ -103,6 +106,63 @@ MIGRATIONS: list[str] = [
         disabled_at     INTEGER
     );
     CREATE INDEX feeds_guild ON feeds (guild_id);
+    """,
+    # 3: automatic delivery. Topic/feed queries indexed by their rarest terms (a percolator), the durable
+    # outbox of (target, paper) deliveries, and per-user DM state.
+    """
+    CREATE TABLE queries (
+        id        INTEGER PRIMARY KEY,
+        canonical TEXT NOT NULL UNIQUE,  -- bot.search.Query.canonical
+        fts       TEXT NOT NULL,         -- the FTS5 expression /search runs for it
+        plan      TEXT NOT NULL          -- JSON: stemmed groups/exclusions for set-based pre-matching
+    );
+    -- A paper can only match a query if it contains one of the query's anchor stems.
+    CREATE TABLE query_anchors (
+        stem     TEXT    NOT NULL,
+        query_id INTEGER NOT NULL REFERENCES queries (id) ON DELETE CASCADE,
+        PRIMARY KEY (stem, query_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX query_anchors_query ON query_anchors (query_id);
+
+    ALTER TABLE topics ADD COLUMN query_id INTEGER REFERENCES queries (id);
+    CREATE INDEX topics_query ON topics (query_id);
+    ALTER TABLE feeds ADD COLUMN query_id INTEGER REFERENCES queries (id);
+    ALTER TABLE feeds ADD COLUMN last_digest_at INTEGER;  -- the digest slot last claimed (unix seconds)
+    CREATE INDEX feeds_query ON feeds (query_id);
+
+    CREATE TABLE users (
+        user_id         INTEGER PRIMARY KEY,
+        dm_channel_id   INTEGER,
+        dm_paused_at    INTEGER,  -- set when Discord says the user's DMs are closed (50007)
+        dm_pause_code   INTEGER
+    );
+
+    -- The outbox: the single source of truth for what was sent, is pending, or failed.
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        target_kind     TEXT    NOT NULL CHECK (target_kind IN ('channel', 'user')),
+        target_id       INTEGER NOT NULL,  -- channel id or user id
+        paper_id        TEXT    NOT NULL,  -- bare arXiv id
+        guild_id        INTEGER,
+        feed_id         INTEGER,           -- no foreign key: the row outlives a removed feed, so nothing reposts
+        topic_id        INTEGER,
+        status          TEXT    NOT NULL DEFAULT 'pending'
+                        CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
+        created_at      INTEGER NOT NULL,
+        batch           TEXT,              -- the message nonce this row is (being) sent with
+        claimed_at      INTEGER,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        message_id      INTEGER,
+        sent_at         INTEGER,
+        last_error      TEXT,
+        last_error_code INTEGER,
+        UNIQUE (target_kind, target_id, paper_id)
+    );
+    CREATE INDEX deliveries_open ON deliveries (target_kind, target_id, id) WHERE status IN ('pending', 'sending');
+    CREATE INDEX deliveries_batch ON deliveries (batch) WHERE batch IS NOT NULL;
+    CREATE INDEX deliveries_guild ON deliveries (guild_id, status);
+    CREATE INDEX deliveries_sent ON deliveries (sent_at) WHERE status = 'sent';
     """,
 ]
 

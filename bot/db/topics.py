@@ -46,12 +46,14 @@ class TopicRepository:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def add(self, conn: aiosqlite.Connection, user_id: int, query: str) -> Topic | None:
+    async def add(
+        self, conn: aiosqlite.Connection, user_id: int, query: str, query_id: int | None = None
+    ) -> Topic | None:
         """The new topic, or None when the user already follows exactly this query."""
         async with conn.execute(
-            "INSERT INTO topics (user_id, query, created_at) VALUES (?, ?, ?) "
+            "INSERT INTO topics (user_id, query, created_at, query_id) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (user_id, query) DO NOTHING RETURNING id, user_id, query, created_at",
-            (user_id, query, int(time.time())),
+            (user_id, query, int(time.time()), query_id),
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None else _topic(row)
@@ -70,4 +72,8 @@ class TopicRepository:
             (user_id, topic_id),
         ) as cursor:
             row = await cursor.fetchone()
+        return None if row is None else _topic(row)
+
+    async def get(self, topic_id: int) -> Topic | None:
+        row = await self.db.fetchone("SELECT id, user_id, query, created_at FROM topics WHERE id = ?", (topic_id,))
         return None if row is None else _topic(row)

@@ -1,0 +1,350 @@
+"""SQL for the delivery outbox: enqueueing eligible (target, paper) pairs and tracking each send.
+
+Every row is unique on (target, paper), so a paper reaches a channel or a user at most once, ever:
+enqueueing is ``INSERT OR IGNORE``, and rows are never deleted while their paper could become eligible
+again (see :meth:`DeliveryRepository.prune`).
+
+Row life: ``pending`` → ``sending`` (claimed into a batch whose nonce is stored *before* the request goes
+out) → ``sent`` (with the Discord message id) | ``failed`` (a permanent error, or retries exhausted) |
+``skipped`` (deliberately never sent: before a feed/topic existed, feed removed, daily cap).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import aiosqlite
+
+if TYPE_CHECKING:
+    from bot.db import Database
+    from bot.db.feeds import Feed
+
+TargetKind = Literal["channel", "user"]
+OPEN = ("pending", "sending")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    target_kind: TargetKind
+    target_id: int
+    paper_id: str
+    guild_id: int | None
+    feed_id: int | None
+    topic_id: int | None
+    status: str
+    batch: str | None
+    claimed_at: int | None
+    attempts: int
+    next_attempt_at: float | None
+
+
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        target_kind=row["target_kind"],
+        target_id=row["target_id"],
+        paper_id=row["paper_id"],
+        guild_id=row["guild_id"],
+        feed_id=row["feed_id"],
+        topic_id=row["topic_id"],
+        status=row["status"],
+        batch=row["batch"],
+        claimed_at=row["claimed_at"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+    )
+
+
+_FIELDS = (
+    "id, target_kind, target_id, paper_id, guild_id, feed_id, topic_id, status, batch, claimed_at, attempts, "
+    "next_attempt_at"
+)
+# When a paper counts as recent: its daily listing, else its publication, else when we first saw it.
+PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
+
+
+@dataclass
+class Counts:
+    pending: int = 0
+    sent_24h: int = 0
+    failed: int = 0
+
+
+class DeliveryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # --- enqueueing (inside the poll's transaction) -------------------------------------------------
+
+    async def enqueue_feeds(self, conn: aiosqlite.Connection, now: int) -> int:
+        """Every enabled feed × every paper of ``temp.batch_papers`` that passes the feed's filters."""
+        async with conn.execute(
+            "INSERT OR IGNORE INTO deliveries "
+            "(target_kind, target_id, paper_id, guild_id, feed_id, status, created_at) "
+            "SELECT 'channel', f.channel_id, p.arxiv_id, f.guild_id, f.id, 'pending', ? "
+            "FROM feeds f, temp.batch_papers b JOIN papers p ON p.pk = b.pk "
+            "WHERE f.disabled_reason IS NULL AND (p.sources & f.sources) != 0 "
+            "AND COALESCE(p.upvotes, 0) >= f.min_upvotes AND (f.query_id IS NULL OR EXISTS ("
+            "  SELECT 1 FROM temp.match_pairs m WHERE m.query_id = f.query_id AND m.paper_pk = p.pk)) "
+            f"ORDER BY f.id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
+            (now,),
+        ) as cursor:
+            return cursor.rowcount
+
+    async def enqueue_topics(self, conn: aiosqlite.Connection, now: int) -> int:
+        """One row per (user, paper) however many of the user's topics match (the earliest topic is noted)."""
+        async with conn.execute(
+            "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
+            "SELECT 'user', t.user_id, p.arxiv_id, MIN(t.id), 'pending', ? "
+            "FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id JOIN papers p ON p.pk = m.paper_pk "
+            f"GROUP BY t.user_id, p.pk ORDER BY t.user_id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
+            (now,),
+        ) as cursor:
+            return cursor.rowcount
+
+    async def recent_pks(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        new_ids: Sequence[str],
+        new_since: int,
+        updated_ids: Sequence[str],
+        updated_since: int,
+    ) -> list[int]:
+        """The poll's papers that may be delivered: new ones if recent enough, updated ones if more recent."""
+        async with conn.execute(
+            f"SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ? "
+            "UNION "
+            f"SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ?",
+            (json.dumps(list(new_ids)), new_since, json.dumps(list(updated_ids)), updated_since),
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def mark_feed_matches(
+        self,
+        conn: aiosqlite.Connection,
+        feed: Feed,
+        fts: str | None,
+        *,
+        since: int,
+        status: str,
+        reason: str,
+        limit: int = -1,
+    ) -> int:
+        """Rows for what ``feed`` matches among papers since ``since`` (top upvoted first), unless present."""
+        filters = f"{PAPER_TIME} >= ? AND (p.sources & ?) != 0 AND COALESCE(p.upvotes, 0) >= ?"
+        params: list[object] = [since, int(feed.sources), feed.min_upvotes]
+        if fts is None:
+            sql = f"SELECT p.arxiv_id FROM papers p WHERE {filters}"
+        else:
+            sql = (
+                "SELECT p.arxiv_id FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE papers_fts MATCH ? AND {filters}"
+            )
+            params.insert(0, fts)
+        return await self._mark_existing(
+            conn,
+            kind="channel",
+            target_id=feed.channel_id,
+            paper_sql=f"{sql} ORDER BY COALESCE(p.upvotes, 0) DESC, {PAPER_TIME} DESC",
+            params=params,
+            status=status,
+            reason=reason,
+            guild_id=feed.guild_id,
+            feed_id=feed.id,
+            limit=limit,
+        )
+
+    async def mark_topic_matches(
+        self, conn: aiosqlite.Connection, *, user_id: int, topic_id: int, fts: str, since: int, reason: str
+    ) -> int:
+        return await self._mark_existing(
+            conn,
+            kind="user",
+            target_id=user_id,
+            paper_sql=(
+                "SELECT p.arxiv_id FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE papers_fts MATCH ? AND {PAPER_TIME} >= ?"
+            ),
+            params=[fts, since],
+            status="skipped",
+            reason=reason,
+            topic_id=topic_id,
+        )
+
+    async def _mark_existing(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        kind: TargetKind,
+        target_id: int,
+        paper_sql: str,
+        params: Sequence[object],
+        status: str,
+        reason: str,
+        guild_id: int | None = None,
+        feed_id: int | None = None,
+        topic_id: int | None = None,
+        limit: int = -1,
+    ) -> int:
+        """Insert rows for the papers ``paper_sql`` selects (a SELECT of ``p.arxiv_id``), unless present."""
+        async with conn.execute(
+            "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, guild_id, feed_id, topic_id, "
+            "status, created_at, last_error) "
+            f"SELECT ?, ?, arxiv_id, ?, ?, ?, ?, ?, ? FROM ({paper_sql}) LIMIT ?",
+            (kind, target_id, guild_id, feed_id, topic_id, status, int(time.time()), reason, *params, limit),
+        ) as cursor:
+            return cursor.rowcount
+
+    async def close_open(
+        self, conn: aiosqlite.Connection, *, kind: TargetKind, target_id: int, status: str, reason: str
+    ) -> int:
+        """Settle every open row of a target (feed removed: skipped; channel broken: failed)."""
+        async with conn.execute(
+            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = NULL "
+            "WHERE target_kind = ? AND target_id = ? AND status IN ('pending', 'sending')",
+            (status, reason, kind, target_id),
+        ) as cursor:
+            return cursor.rowcount
+
+    async def close_open_in_guild(self, conn: aiosqlite.Connection, guild_id: int, reason: str) -> int:
+        async with conn.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = ?, next_attempt_at = NULL "
+            "WHERE guild_id = ? AND target_kind = 'channel' AND status IN ('pending', 'sending')",
+            (reason, guild_id),
+        ) as cursor:
+            return cursor.rowcount
+
+    # --- dispatching --------------------------------------------------------------------------------
+
+    async def open_targets(self) -> list[tuple[TargetKind, int]]:
+        rows = await self.db.fetchall(
+            "SELECT target_kind, target_id, MIN(id) AS first FROM deliveries "
+            "WHERE status IN ('pending', 'sending') GROUP BY target_kind, target_id ORDER BY first"
+        )
+        return [(row["target_kind"], row["target_id"]) for row in rows]
+
+    async def open_rows(self, kind: TargetKind, target_id: int, limit: int = 50) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            f"SELECT {_FIELDS} FROM deliveries WHERE target_kind = ? AND target_id = ? "
+            "AND status IN ('pending', 'sending') ORDER BY (status = 'sending') DESC, id LIMIT ?",
+            (kind, target_id, limit),
+        )
+        return [_delivery(row) for row in rows]
+
+    async def batch_rows(self, batch: str) -> list[Delivery]:
+        rows = await self.db.fetchall(
+            f"SELECT {_FIELDS} FROM deliveries WHERE batch = ? AND status = 'sending' ORDER BY id", (batch,)
+        )
+        return [_delivery(row) for row in rows]
+
+    async def claim(self, conn: aiosqlite.Connection, ids: Sequence[int], batch: str, now: int) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'sending', batch = ?, claimed_at = ?, next_attempt_at = NULL, "
+            "attempts = attempts + 1 "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
+            (batch, now, json.dumps(list(ids))),
+        )
+
+    async def start_attempt(self, conn: aiosqlite.Connection, batch: str) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET attempts = attempts + 1 WHERE batch = ? AND status = 'sending'", (batch,)
+        )
+
+    async def mark_sent(self, conn: aiosqlite.Connection, batch: str, message_id: int, now: int) -> int:
+        async with conn.execute(
+            "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, next_attempt_at = NULL, "
+            "last_error = NULL, last_error_code = NULL WHERE batch = ? AND status = 'sending'",
+            (message_id, now, batch),
+        ) as cursor:
+            return cursor.rowcount
+
+    async def retry_later(
+        self, conn: aiosqlite.Connection, batch: str, at: float, error: str, code: int | None
+    ) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?, last_error = ?, last_error_code = ? "
+            "WHERE batch = ? AND status = 'sending'",
+            (at, error[:500], code, batch),
+        )
+
+    async def fail(self, conn: aiosqlite.Connection, batch: str, error: str, code: int | None) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, last_error = ?, last_error_code = ? "
+            "WHERE batch = ? AND status = 'sending'",
+            (error[:500], code, batch),
+        )
+
+    async def unclaim(self, conn: aiosqlite.Connection, batch: str) -> None:
+        """Back to pending (DMs paused: nothing was delivered and nothing is lost)."""
+        await conn.execute(
+            "UPDATE deliveries SET status = 'pending', batch = NULL, claimed_at = NULL, next_attempt_at = NULL "
+            "WHERE batch = ? AND status = 'sending'",
+            (batch,),
+        )
+
+    async def skip(self, conn: aiosqlite.Connection, ids: Sequence[int], reason: str) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'skipped', last_error = ? "
+            "WHERE id IN (SELECT value FROM json_each(?)) AND status = 'pending'",
+            (reason, json.dumps(list(ids))),
+        )
+
+    async def sent_since(self, kind: TargetKind, target_id: int, since: int) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM deliveries WHERE target_kind = ? AND target_id = ? AND status = 'sent' "
+                "AND sent_at >= ?",
+                (kind, target_id, since),
+            )
+            or 0
+        )
+
+    async def next_retry_at(self) -> int | None:
+        return await self.db.fetchval("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'sending'")
+
+    async def status_of(self, kind: TargetKind, target_id: int, paper_id: str) -> str | None:
+        return await self.db.fetchval(
+            "SELECT status FROM deliveries WHERE target_kind = ? AND target_id = ? AND paper_id = ?",
+            (kind, target_id, paper_id),
+        )
+
+    # --- reporting and housekeeping -----------------------------------------------------------------
+
+    async def counts(self, *, guild_id: int | None = None, user_id: int | None = None) -> Counts:
+        if guild_id is not None:
+            where, params = "guild_id = ? AND target_kind = 'channel'", (guild_id,)
+        elif user_id is not None:
+            where, params = "target_kind = 'user' AND target_id = ?", (user_id,)
+        else:
+            where, params = "1", ()
+        row = await self.db.fetchone(
+            "SELECT SUM(status IN ('pending', 'sending')) AS pending, "
+            "SUM(status = 'sent' AND sent_at >= ?) AS sent, SUM(status = 'failed') AS failed "
+            f"FROM deliveries WHERE {where}",
+            (int(time.time()) - 86_400, *params),
+        )
+        if row is None:
+            return Counts()
+        return Counts(pending=row["pending"] or 0, sent_24h=row["sent"] or 0, failed=row["failed"] or 0)
+
+    async def prune(self, conn: aiosqlite.Connection, *, settled_before: int, papers_before: int) -> int:
+        """Delete settled rows older than the retention period whose paper can never be eligible again.
+
+        A paper is only ever enqueued while it is recent (``bot.delivery.ELIGIBLE_MAX``), so once its
+        ``PAPER_TIME`` is older than ``papers_before`` no poll can insert its row again: deleting it cannot
+        cause a re-post.
+        """
+        async with conn.execute(
+            "DELETE FROM deliveries WHERE status IN ('sent', 'failed', 'skipped') "
+            "AND COALESCE(sent_at, created_at) < ? AND paper_id IN ("
+            f"  SELECT p.arxiv_id FROM papers p WHERE {PAPER_TIME} < ?)",
+            (settled_before, papers_before),
+        ) as cursor:
+            return cursor.rowcount

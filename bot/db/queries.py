@@ -1,0 +1,189 @@
+"""SQL for the percolator: stored topic/feed queries and the stems that index them.
+
+A query is indexed by one *anchor* stem per term of its most selective group: every group must match, so a
+paper that matches the query contains all the stems of at least one term of that group, and therefore that
+term's anchor. A poll then only evaluates queries anchored on a stem the new papers contain, instead of
+every subscription. Stems come from SQLite's own tokenizer (a temporary FTS5 table with the same settings as
+``papers_fts``), so they agree with what ``/search`` matches, by construction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+from bot.db.migrations import TOKENIZER
+from bot.search import Query, parse_query
+
+if TYPE_CHECKING:
+    from bot.db import Database
+
+Stems = list[str]
+
+
+async def _ensure_stemmer(conn: aiosqlite.Connection) -> None:
+    await conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer USING fts5 (t, tokenize = '{TOKENIZER}')")
+    await conn.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.stemmer_vocab USING fts5vocab (temp, stemmer, instance)"
+    )
+    await conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.papers_vocab USING fts5vocab (main, papers_fts, row)")
+
+
+async def stem_texts(conn: aiosqlite.Connection, texts: Sequence[str]) -> list[Stems]:
+    """Each text's tokens as papers_fts stores them (case-folded, accents removed, porter-stemmed)."""
+    await _ensure_stemmer(conn)
+    await conn.execute("DELETE FROM temp.stemmer")
+    await conn.executemany(
+        "INSERT INTO temp.stemmer (rowid, t) VALUES (?, ?)", [(index + 1, text) for index, text in enumerate(texts)]
+    )
+    stems: list[Stems] = [[] for _ in texts]
+    async with conn.execute('SELECT doc, term FROM temp.stemmer_vocab ORDER BY doc, "offset"') as cursor:
+        async for row in cursor:
+            stems[row[0] - 1].append(row[1])
+    await conn.execute("DELETE FROM temp.stemmer")
+    return stems
+
+
+async def _document_frequency(conn: aiosqlite.Connection, stems: set[str]) -> dict[str, int]:
+    frequency: dict[str, int] = {}
+    for stem in stems:
+        async with conn.execute("SELECT doc FROM temp.papers_vocab WHERE term = ?", (stem,)) as cursor:
+            row = await cursor.fetchone()
+        frequency[stem] = int(row[0]) if row else 0
+    return frequency
+
+
+async def build_plan(conn: aiosqlite.Connection, query: Query) -> tuple[dict[str, Any], list[str]]:
+    """The stemmed form of ``query`` and its anchor stems (empty when the query can never match)."""
+    texts = [" ".join(term.tokens) for term in query.terms] + [" ".join(term.tokens) for term in query.excluded]
+    stemmed = await stem_texts(conn, texts)
+    groups: list[list[Stems]] = []
+    position = 0
+    for group in query.groups:
+        groups.append(stemmed[position : position + len(group)])
+        position += len(group)
+    excluded = stemmed[position:]
+    frequency = await _document_frequency(conn, {stem for term in stemmed for stem in term})
+
+    def best_stem(term: Stems) -> str | None:
+        # The rarest stem in the archive; the longest breaks ties (a better guess while the archive is empty).
+        return min(term, key=lambda stem: (frequency.get(stem, 0), -len(stem), stem)) if term else None
+
+    best: list[str] | None = None
+    best_cost = 0
+    for group in groups:
+        anchors = [stem for stem in (best_stem(term) for term in group) if stem is not None]
+        if not anchors:
+            # No term of this group has a token: it matches nothing, so neither does the query.
+            return {"groups": groups, "excluded": excluded}, []
+        cost = sum(frequency.get(stem, 0) for stem in anchors) * 1000 - sum(len(stem) for stem in anchors)
+        if best is None or cost < best_cost:
+            best, best_cost = anchors, cost
+    return {"groups": groups, "excluded": excluded}, sorted(set(best or []))
+
+
+class QueryRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ensure(self, conn: aiosqlite.Connection, query: Query) -> int:
+        """The id of ``query``'s stored, indexed form (created on first use, shared by equal queries)."""
+        canonical = query.canonical()
+        async with conn.execute("SELECT id FROM queries WHERE canonical = ?", (canonical,)) as cursor:
+            row = await cursor.fetchone()
+        if row is not None:
+            return int(row[0])
+        plan, anchors = await build_plan(conn, query)
+        async with conn.execute(
+            "INSERT INTO queries (canonical, fts, plan) VALUES (?, ?, ?) RETURNING id",
+            (canonical, query.fts(), json.dumps(plan, separators=(",", ":"))),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        query_id = int(row[0])
+        await conn.executemany(
+            "INSERT OR IGNORE INTO query_anchors (stem, query_id) VALUES (?, ?)", [(s, query_id) for s in anchors]
+        )
+        return query_id
+
+    async def collect_garbage(self, conn: aiosqlite.Connection) -> int:
+        """Drop queries no topic or feed uses any more (their anchors go with them)."""
+        async with conn.execute(
+            "DELETE FROM queries WHERE id NOT IN (SELECT query_id FROM topics WHERE query_id IS NOT NULL) "
+            "AND id NOT IN (SELECT query_id FROM feeds WHERE query_id IS NOT NULL) RETURNING id"
+        ) as cursor:
+            return len(await cursor.fetchall())
+
+    async def index_unindexed(self, conn: aiosqlite.Connection) -> int:
+        """Give every topic and feed stored before the percolator existed (schema 2) its indexed query."""
+        count = 0
+        async with conn.execute("SELECT id, query FROM topics WHERE query_id IS NULL") as cursor:
+            topics = list(await cursor.fetchall())
+        for topic_id, text in topics:
+            query_id = await self.ensure(conn, parse_query(text))
+            await conn.execute("UPDATE topics SET query_id = ? WHERE id = ?", (query_id, topic_id))
+            count += 1
+        async with conn.execute("SELECT id, topic FROM feeds WHERE query_id IS NULL AND topic IS NOT NULL") as cursor:
+            feeds = list(await cursor.fetchall())
+        for feed_id, text in feeds:
+            query_id = await self.ensure(conn, parse_query(text))
+            await conn.execute("UPDATE feeds SET query_id = ? WHERE id = ?", (query_id, feed_id))
+            count += 1
+        return count
+
+    async def candidates(self, conn: aiosqlite.Connection, stems: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(id, fts, plan) of every query in use anchored on one of ``stems``."""
+        async with conn.execute(
+            "SELECT q.id, q.fts, q.plan FROM queries q WHERE q.id IN ("
+            "  SELECT a.query_id FROM json_each(?) j JOIN query_anchors a ON a.stem = j.value)",
+            (json.dumps(list(stems)),),
+        ) as cursor:
+            return [(int(row[0]), row[1], row[2]) for row in await cursor.fetchall()]
+
+    # --- the poll's batch, in temporary tables of the writer connection ---------------------------
+
+    async def prepare_batch(self, conn: aiosqlite.Connection, paper_pks: Sequence[int]) -> None:
+        """Load the papers to match into ``temp.batch_papers`` and the FTS5 table ``temp.batch_fts``."""
+        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS batch_papers (pk INTEGER PRIMARY KEY)")
+        await conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.batch_fts USING fts5 "
+            f"(title, abstract, authors, keywords, tokenize = '{TOKENIZER}')"
+        )
+        await conn.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.batch_vocab USING fts5vocab (temp, batch_fts, instance)"
+        )
+        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS match_pairs (query_id INTEGER, paper_pk INTEGER)")
+        await self.clear_batch(conn)
+        await conn.executemany("INSERT OR IGNORE INTO temp.batch_papers (pk) VALUES (?)", [(pk,) for pk in paper_pks])
+        await conn.execute(
+            "INSERT INTO temp.batch_fts (rowid, title, abstract, authors, keywords) "
+            "SELECT p.pk, p.title, p.abstract, p.authors, p.keywords FROM papers p "
+            "JOIN temp.batch_papers b ON b.pk = p.pk"
+        )
+
+    async def clear_batch(self, conn: aiosqlite.Connection) -> None:
+        await conn.execute("DELETE FROM temp.batch_papers")
+        await conn.execute("DELETE FROM temp.batch_fts")
+        await conn.execute("DELETE FROM temp.match_pairs")
+
+    async def batch_stems(self, conn: aiosqlite.Connection) -> dict[str, set[int]]:
+        """Each stem of the batch and the papers (pks) containing it."""
+        docs: dict[str, set[int]] = {}
+        async with conn.execute("SELECT term, doc FROM temp.batch_vocab") as cursor:
+            async for term, doc in cursor:
+                docs.setdefault(term, set()).add(doc)
+        return docs
+
+    async def confirm(self, conn: aiosqlite.Connection, fts: str, pks: Sequence[int]) -> set[int]:
+        """Which of ``pks`` the FTS5 expression really matches (for phrases, which sets cannot decide)."""
+        async with conn.execute(
+            "SELECT rowid FROM temp.batch_fts WHERE batch_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+            (fts, json.dumps(sorted(pks))),
+        ) as cursor:
+            return {row[0] for row in await cursor.fetchall()}
+
+    async def add_matches(self, conn: aiosqlite.Connection, pairs: Sequence[tuple[int, int]]) -> None:
+        await conn.executemany("INSERT INTO temp.match_pairs (query_id, paper_pk) VALUES (?, ?)", pairs)

@@ -1,0 +1,46 @@
+"""SQL for per-user delivery state: the cached DM channel and whether DMs are paused."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import aiosqlite
+
+if TYPE_CHECKING:
+    from bot.db import Database
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def dm_channel(self, user_id: int) -> int | None:
+        return await self.db.fetchval("SELECT dm_channel_id FROM users WHERE user_id = ?", (user_id,))
+
+    async def set_dm_channel(self, conn: aiosqlite.Connection, user_id: int, channel_id: int | None) -> None:
+        await conn.execute(
+            "INSERT INTO users (user_id, dm_channel_id) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET dm_channel_id = excluded.dm_channel_id",
+            (user_id, channel_id),
+        )
+
+    async def pause_dms(self, conn: aiosqlite.Connection, user_id: int, code: int | None) -> None:
+        await conn.execute(
+            "INSERT INTO users (user_id, dm_paused_at, dm_pause_code) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET dm_paused_at = excluded.dm_paused_at, "
+            "dm_pause_code = excluded.dm_pause_code",
+            (user_id, int(time.time()), code),
+        )
+
+    async def is_paused(self, user_id: int) -> bool:
+        return await self.db.fetchval("SELECT dm_paused_at FROM users WHERE user_id = ?", (user_id,)) is not None
+
+    async def resume_dms(self, conn: aiosqlite.Connection, user_id: int) -> bool:
+        """Clear a pause; True when there was one (so the caller tells the user)."""
+        async with conn.execute(
+            "UPDATE users SET dm_paused_at = NULL, dm_pause_code = NULL "
+            "WHERE user_id = ? AND dm_paused_at IS NOT NULL RETURNING user_id",
+            (user_id,),
+        ) as cursor:
+            return await cursor.fetchone() is not None

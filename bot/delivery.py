@@ -1,0 +1,147 @@
+"""Deciding what to deliver: the outbox rows each poll adds, and the baseline a new feed or topic starts from.
+
+Eligibility: every poll re-checks the papers it stored or updated that are recent (``ELIGIBLE_DAYS``), because
+upvotes grow and a paper can cross a feed's threshold a day later. A paper that is new to the archive is
+eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes back from an outage are
+still delivered. A new feed or topic first marks what is already eligible as ``skipped``: it starts from
+papers that become eligible after it was added, never with a flood of old ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import aiosqlite
+
+from bot.db import Database
+from bot.db.feeds import Feed
+from bot.db.papers import StoreResult
+from bot.matching import MatchStats, match
+from bot.search import Query
+
+log = logging.getLogger(__name__)
+
+DAY = 86_400
+ELIGIBLE_DAYS = 3
+ELIGIBLE_MAX_DAYS = 7
+BACKFILL_PAPERS = 5
+RETENTION_DAYS = 90
+
+
+@dataclass
+class EnqueueReport:
+    papers: int = 0
+    channel_rows: int = 0
+    user_rows: int = 0
+    matching: MatchStats | None = None
+
+
+class Enqueuer:
+    """The poller's ``after_store`` hook: runs inside the transaction that stores the poll's papers."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.last: EnqueueReport | None = None
+
+    async def __call__(self, conn: aiosqlite.Connection, stored: StoreResult) -> None:
+        self.last = await enqueue(self.db, conn, stored)
+
+
+async def enqueue(
+    db: Database, conn: aiosqlite.Connection, stored: StoreResult, *, now: int | None = None
+) -> EnqueueReport:
+    now = int(time.time()) if now is None else now
+    report = EnqueueReport()
+    new_ids = [paper.id for paper in stored.new]
+    updated_ids = [paper.id for paper in stored.updated]
+    if not new_ids and not updated_ids:
+        return report
+    pks = await db.deliveries.recent_pks(
+        conn,
+        new_ids=new_ids,
+        new_since=now - ELIGIBLE_MAX_DAYS * DAY,
+        updated_ids=updated_ids,
+        updated_since=now - ELIGIBLE_DAYS * DAY,
+    )
+    report.papers = len(pks)
+    if not pks:
+        return report
+    await db.queries.prepare_batch(conn, pks)
+    try:
+        report.matching = await match(conn, db.queries)
+        report.channel_rows = await db.deliveries.enqueue_feeds(conn, now)
+        report.user_rows = await db.deliveries.enqueue_topics(conn, now)
+    finally:
+        await db.queries.clear_batch(conn)
+    if report.channel_rows or report.user_rows:
+        log.info(
+            "queued %d channel post(s) and %d DM paper(s) from %d recent paper(s) (%d topic queries evaluated)",
+            report.channel_rows,
+            report.user_rows,
+            report.papers,
+            report.matching.candidates if report.matching else 0,
+        )
+    return report
+
+
+async def baseline_feed(
+    db: Database, conn: aiosqlite.Connection, feed: Feed, query: Query | None, *, backfill: bool
+) -> tuple[int, int]:
+    """Mark what the feed would match right now as already handled; with ``backfill``, queue today's top few.
+
+    Returns (queued for backfill, skipped).
+    """
+    now = int(time.time())
+    fts = query.fts() if query else None
+    queued = 0
+    if backfill:
+        queued = await db.deliveries.mark_feed_matches(
+            conn, feed, fts, since=now - DAY, status="pending", reason="", limit=BACKFILL_PAPERS
+        )
+    skipped = await db.deliveries.mark_feed_matches(
+        conn,
+        feed,
+        fts,
+        since=now - ELIGIBLE_MAX_DAYS * DAY,
+        status="skipped",
+        reason="already listed when the feed was added",
+    )
+    return queued, skipped
+
+
+async def baseline_topic(db: Database, conn: aiosqlite.Connection, user_id: int, topic_id: int, query: Query) -> int:
+    return await db.deliveries.mark_topic_matches(
+        conn,
+        user_id=user_id,
+        topic_id=topic_id,
+        fts=query.fts(),
+        since=int(time.time()) - ELIGIBLE_MAX_DAYS * DAY,
+        reason="already listed when the topic was added",
+    )
+
+
+async def channel_gone(db: Database, channel_id: int, reason: str) -> bool:
+    """A feed channel was deleted: remove its feed; nothing more is sent there. True if there was one."""
+    async with db.transaction() as conn:
+        removed = await db.feeds.remove(conn, channel_id)
+        await db.deliveries.close_open(conn, kind="channel", target_id=channel_id, status="skipped", reason=reason)
+        await db.queries.collect_garbage(conn)
+    return removed is not None
+
+
+async def guild_gone(db: Database, guild_id: int) -> int:
+    """The bot left or was removed from a server: its feeds go, and so does everything queued for them."""
+    async with db.transaction() as conn:
+        removed = await db.feeds.remove_guild(conn, guild_id)
+        await db.deliveries.close_open_in_guild(conn, guild_id, "the bot left the server")
+        await db.queries.collect_garbage(conn)
+    return removed
+
+
+async def prune(db: Database, *, now: int | None = None) -> int:
+    now = int(time.time()) if now is None else now
+    cutoff = now - RETENTION_DAYS * DAY
+    async with db.transaction() as conn:
+        return await db.deliveries.prune(conn, settled_before=cutoff, papers_before=cutoff)
