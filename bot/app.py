@@ -20,6 +20,8 @@ from discord.ext import commands
 
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
+from bot.delivery import Enqueuer
+from bot.dispatch import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources
@@ -29,7 +31,8 @@ from bot.views import PAGE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ingest", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
+EXTENSIONS = ("cogs.ingest", "cogs.delivery", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
+BACKGROUND = ("cogs.ingest", "cogs.delivery")
 EXIT_OK, EXIT_FAILED = 0, 1
 # A message about the token, not a token.
 TOKEN_REJECTED = "Discord rejected DISCORD_TOKEN: reset the token in the Developer Portal and update .env"  # noqa: S105
@@ -91,8 +94,12 @@ class PaperBot(commands.AutoShardedBot):
     http_client: HttpClient
     hf: HuggingFaceSource
     poller: Poller
+    dispatcher: Dispatcher
 
     def __init__(self, settings: Settings, *, force_sync: bool = False, sync_only: bool = False) -> None:
+        # Voice is never used: silence discord.py's start-up warnings about its optional voice libraries.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # guild and channel create/delete events, channel permissions for /feed
         super().__init__(
@@ -125,11 +132,26 @@ class PaperBot(commands.AutoShardedBot):
         self.hf = HuggingFaceSource(
             self.http_client, self.settings.hf_base_url, lookback_days=self.settings.hf_lookback_days
         )
+        async with self.db.transaction() as conn:
+            indexed = await self.db.queries.index_unindexed(conn)
+        if indexed:
+            log.info("indexed %d topic/feed queries stored by an older version", indexed)
         self.poller = Poller(
-            self.db, build_sources(self.settings, self.http_client), interval=self.settings.poll_interval_seconds
+            self.db,
+            build_sources(self.settings, self.http_client),
+            interval=self.settings.poll_interval_seconds,
+            after_store=Enqueuer(self.db),
         )
+        self.dispatcher = Dispatcher(
+            self,
+            self.db,
+            rate=self.settings.delivery_rate_per_second,
+            max_attempts=self.settings.delivery_max_attempts,
+            retry_base=self.settings.delivery_retry_base_seconds,
+        )
+        self.poller.listeners.append(lambda report: self.dispatcher.wake() if report.stored.changed else None)
         for extension in EXTENSIONS:
-            if self.sync_only and extension == "cogs.ingest":
+            if self.sync_only and extension in BACKGROUND:
                 continue
             await self.load_extension(extension)
         self.synced = await self.sync_commands(force=self.force_sync)

@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     http_retries: int = Field(default=3, ge=0, le=10)
     http_backoff_seconds: float = Field(default=1.0, ge=0, le=60)
 
+    # Delivery: requests per second for posts and DMs (Discord's global limit is 50), and the retry policy
+    # for server errors, timeouts and connection resets (exponential backoff with jitter from this base).
+    delivery_rate_per_second: float = Field(default=45.0, gt=0, le=50)
+    delivery_max_attempts: int = Field(default=5, ge=1, le=20)
+    delivery_retry_base_seconds: float = Field(default=2.0, gt=0, le=600)
+
     # Advanced: a Discord API proxy (or the test suite's stand-in). Leave unset for discord.com.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None

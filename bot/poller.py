@@ -35,7 +35,9 @@ MAX_ERROR_CHARS = 500
 class PaperSource(Protocol):
     name: str
 
-    async def fetch(self, validators: dict[str, str] | None = None, now: datetime | None = None) -> FetchResult: ...
+    async def fetch(
+        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+    ) -> FetchResult: ...
 
 
 # Called inside the poll's transaction with what changed; issue #4's delivery outbox hooks in here.
@@ -96,6 +98,8 @@ class Poller:
         self.clock = clock
         self._lock = asyncio.Lock()
         self.last_report: PollReport | None = None
+        # Called after each poll's transaction has committed (the dispatcher wakes up on it).
+        self.listeners: list[Callable[[PollReport], None]] = []
 
     def backoff(self, failures: int, retry_after: float | None) -> timedelta:
         """How long a failing source rests: the server's Retry-After, else doubling poll intervals."""
@@ -186,7 +190,9 @@ class Poller:
             ", ".join(f"{item.name} {item.status}" for item in report.sources),
         )
         self.last_report = report
+        for listener in self.listeners:
+            listener(report)
         return report
 
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
-        return await source.fetch(state.validators, now=now)
+        return await source.fetch(state.validators, now=now, since=state.last_success_at)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db import Database
+from bot.db.deliveries import Counts
 from bot.db.feeds import Feed
 from bot.db.sources import SourceState
 
@@ -19,6 +20,9 @@ class Status:
     next_poll_at: datetime | None
     poll_interval: int
     guild_feeds: list[Feed] = field(default_factory=list)
+    guild_deliveries: Counts = field(default_factory=Counts)
+    your_dms: Counts = field(default_factory=Counts)
+    dms_paused: bool = False
 
 
 async def collect(
@@ -29,6 +33,7 @@ async def collect(
     next_poll_at: datetime | None,
     poll_interval: int,
     guild_id: int | None,
+    user_id: int | None = None,
 ) -> Status:
     states = await db.sources.all()
     return Status(
@@ -39,4 +44,7 @@ async def collect(
         next_poll_at=next_poll_at,
         poll_interval=poll_interval,
         guild_feeds=await db.feeds.for_guild(guild_id) if guild_id else [],
+        guild_deliveries=await db.deliveries.counts(guild_id=guild_id) if guild_id else Counts(),
+        your_dms=await db.deliveries.counts(user_id=user_id) if user_id else Counts(),
+        dms_paused=await db.users.is_paused(user_id) if user_id else False,
     )

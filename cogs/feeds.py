@@ -87,6 +87,7 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         digest_hour="For digests: the hour to post, 0-23 (default: 9)",
         timezone="For digests: the time zone of that hour, e.g. Europe/Berlin (default: UTC)",
         threads="Start a discussion thread on each posted paper (default: no)",
+        backfill="Also post today's top papers once, right now (default: only papers that appear from now on)",
     )
     @app_commands.choices(
         source=[
@@ -110,6 +111,7 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         digest_hour: app_commands.Range[int, 0, 23] = 9,
         timezone: str = "UTC",
         threads: bool = False,
+        backfill: bool = False,
     ) -> None:
         require_manage_server(interaction)
         target = channel or interaction.channel
@@ -132,7 +134,10 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
             threads=threads,
             created_by=interaction.user.id,
         )
-        feed, created = await feeds.save_feed(self.bot.db, config, topic)
+        saved = await feeds.save_feed(self.bot.db, config, topic, backfill=backfill)
+        feed, created = saved.feed, saved.created
+        if saved.backfilled:
+            self.bot.dispatcher.wake()
         log.info(
             "feed %s in guild %s channel %s by user %s",
             "added" if created else "updated",
@@ -141,11 +146,13 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
             interaction.user.id,
         )
         verb = "will now get" if created else "now gets"
-        await send(
-            interaction,
-            content=f"📬 {target.mention} {verb} {describe(feed)}. New papers only: nothing old is re-posted.",
-            ephemeral=True,
-        )
+        if saved.backfilled:
+            start = f"Posting today's top {saved.backfilled} now; after that, new papers only."
+        elif backfill:
+            start = "Nothing from today matches yet; new papers will follow as they appear."
+        else:
+            start = "New papers only: nothing already listed is posted."
+        await send(interaction, content=f"📬 {target.mention} {verb} {describe(feed)}. {start}", ephemeral=True)
 
     @add.autocomplete("timezone")
     async def _timezones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

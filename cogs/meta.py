@@ -51,6 +51,7 @@ class Meta(commands.Cog):
             next_poll_at=getattr(ingest, "next_poll_at", None),
             poll_interval=self.bot.settings.poll_interval_seconds,
             guild_id=interaction.guild_id,
+            user_id=interaction.user.id,
         )
         embed = discord.Embed(title="paperbot status", colour=render.NEUTRAL)
         embed.add_field(name="Up since", value=render.when(report.started_at, "R") or "-", inline=True)
@@ -64,12 +65,22 @@ class Meta(commands.Cog):
         )
         if interaction.guild_id is not None:
             paused = [feed for feed in report.guild_feeds if not feed.enabled]
-            lines = [f"{len(report.guild_feeds)} feed(s), {len(paused)} paused"]
+            counts = report.guild_deliveries
+            lines = [
+                f"{len(report.guild_feeds)} feed(s), {len(paused)} paused",
+                f"Posts: {counts.pending:,} pending · {counts.sent_24h:,} sent in 24 h · {counts.failed:,} failed",
+            ]
             lines += [
                 f"⛔ {render.channel_mention(feed.channel_id)}: {render.escape(feed.disabled_reason or '')}"
                 for feed in paused[:5]
             ]
             embed.add_field(name="This server", value=render.fit("\n".join(lines), 1024), inline=False)
+        dms = report.your_dms
+        if dms.pending or dms.sent_24h or dms.failed or report.dms_paused:
+            line = f"{dms.pending:,} pending · {dms.sent_24h:,} sent in 24 h · {dms.failed:,} failed"
+            if report.dms_paused:
+                line += "\n📭 paused: Discord refused my last DM to you"
+            embed.add_field(name="Your topic DMs", value=line, inline=False)
         await send(interaction, embed=embed, ephemeral=True)
 
     @app_commands.command(name="help", description="What paperbot can do")

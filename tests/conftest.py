@@ -113,6 +113,9 @@ async def world(
 
     serve_today(paper_server)
     guild, general, news, admin, member = build_world(fake_discord)  # type: ignore[arg-type]
-    settings = bot_settings(make_settings(poll_interval_seconds=3600), fake_discord)  # type: ignore[arg-type]
+    settings = bot_settings(
+        make_settings(poll_interval_seconds=3600, delivery_retry_base_seconds=0.05),
+        fake_discord,  # type: ignore[arg-type]
+    )
     async with running_bot(settings, fake_discord) as bot:  # type: ignore[arg-type]
         yield World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)  # type: ignore[arg-type]

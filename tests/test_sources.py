@@ -304,3 +304,12 @@ def test_hf_json_roundtrip_of_project_fixture_is_stable() -> None:
     result = parse_daily_papers(json.loads((DATA / "hf_daily_2026-03-04.json").read_text()))
     assert result.problems == []
     assert len(result.papers) == 5
+
+
+def test_hugging_face_reads_back_over_an_outage() -> None:
+    source = HuggingFaceSource(None, "http://127.0.0.1:1")  # type: ignore[arg-type]
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    assert len(source.days(now)) == 2
+    assert len(source.days(now, since=datetime(2026, 3, 10, 1, tzinfo=UTC))) == 2
+    assert source.days(now, since=datetime(2026, 3, 6, 23, tzinfo=UTC))[-1].isoformat() == "2026-03-06"
+    assert len(source.days(now, since=datetime(2026, 1, 1, tzinfo=UTC))) == 7

@@ -103,7 +103,10 @@ class ArxivSource:
         self.http = http
         self.url = feed_url(base_url, categories)
 
-    async def fetch(self, validators: dict[str, str] | None = None, now: datetime | None = None) -> FetchResult:
+    async def fetch(
+        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+    ) -> FetchResult:
+        # ``since`` is unused: the RSS feed only ever holds the latest announcement day.
         validators = validators or {}
         headers = {}
         if etag := validators.get("etag"):

@@ -157,6 +157,10 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     return list(merged.values())
 
 
+# After an outage, read back at most this many daily lists (what delivery still treats as new).
+MAX_CATCH_UP_DAYS = 7
+
+
 class HuggingFaceSource:
     name = NAME
 
@@ -165,14 +169,22 @@ class HuggingFaceSource:
         self.base_url = base_url.rstrip("/")
         self.lookback_days = lookback_days
 
-    def days(self, now: datetime | None = None) -> list[date]:
+    def days(self, now: datetime | None = None, since: datetime | None = None) -> list[date]:
+        """Today and the lookback days, reaching back to ``since`` (the last success) after an outage."""
         today = (now or datetime.now(UTC)).astimezone(UTC).date()
-        return [today - timedelta(days=offset) for offset in range(self.lookback_days)]
+        count = self.lookback_days
+        if since is not None:
+            missed = (today - since.astimezone(UTC).date()).days + 1
+            count = max(count, min(missed, MAX_CATCH_UP_DAYS))
+        return [today - timedelta(days=offset) for offset in range(count)]
 
-    async def fetch(self, validators: dict[str, str] | None = None, now: datetime | None = None) -> FetchResult:
+    async def fetch(
+        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+    ) -> FetchResult:
         result = FetchResult(source=NAME)
         failures: list[str] = []
-        for day in self.days(now):
+        days = self.days(now, since)
+        for day in days:
             try:
                 parsed = await self.fetch_day(day)
             except SourceError as error:
@@ -184,7 +196,7 @@ class HuggingFaceSource:
             result.papers.extend(parsed.papers)
             result.skipped += len(parsed.problems)
             result.warnings.extend(f"{day} {problem}" for problem in parsed.problems)
-        if failures and len(failures) == len(self.days(now)):
+        if failures and len(failures) == len(days):
             raise SourceError("; ".join(failures))
         result.warnings.extend(failures)
         result.papers = dedupe(result.papers)

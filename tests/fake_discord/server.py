@@ -802,7 +802,8 @@ class FakeDiscord:
         status (429 produces a proper route 429 with ``retry_after``); ``status=None`` with ``reset=True`` aborts
         the TCP connection (connection reset), and with only ``delay`` the request is answered normally after
         hanging for ``delay`` seconds. ``after_processing=True`` (with ``reset``) performs the request first and
-        then drops the connection, i.e. the response is lost.
+        then drops the connection, i.e. the response is lost; with ``delay`` instead of ``reset`` it performs
+        the request, then hangs ``delay`` seconds before dropping the connection (a crash window for the client).
         """
         fault = Fault(
             method.upper() if method else None,
@@ -1175,6 +1176,14 @@ class FakeDiscord:
                 raise body_error
             fault = self._take_fault(method, path)
             if fault is not None:
+                if fault.after_processing and fault.delay and not fault.reset:
+                    # Carried out, then the answer never arrives: what a crash between send and mark sees.
+                    with contextlib.suppress(FakeHTTPError):
+                        await self._run_handler(route, ctx)
+                    self._record(method, path, 0, ctx.json)
+                    await asyncio.sleep(fault.delay)
+                    self._abort_connection(request)
+                    raise asyncio.CancelledError
                 if fault.delay:
                     await asyncio.sleep(fault.delay)
                 if fault.reset:

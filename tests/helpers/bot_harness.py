@@ -107,6 +107,7 @@ class World:
         *,
         user: FakeUser | None = None,
         channel: FakeChannel | None = None,
+        guild: FakeGuild | None = None,
         **kwargs: Any,
     ) -> Any:
         """Invoke a slash command as a member of the guild and wait until it has been answered."""
@@ -114,7 +115,7 @@ class World:
             command,
             options or {},
             user=user or self.member,
-            guild=self.guild,
+            guild=guild or self.guild,
             channel=channel or self.general,
             **kwargs,
         )

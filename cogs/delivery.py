@@ -1,0 +1,67 @@
+"""Background delivery: the dispatcher task, gateway events that retire feeds, and the DMs-closed notice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import delivery
+from bot.app import PaperBot
+
+log = logging.getLogger(__name__)
+
+DMS_PAUSED_NOTICE = (
+    "📭 I couldn't send you the papers on your topics: Discord refused my direct message, so your DMs from "
+    "server members look closed. Allow them (Server menu → Privacy Settings → Direct Messages) and I'll "
+    "send what's waiting with the next batch. `/unsubscribe` stops them instead."
+)
+
+
+class Delivery(commands.Cog):
+    def __init__(self, bot: PaperBot) -> None:
+        self.bot = bot
+        self._task: asyncio.Task[None] | None = None
+
+    async def cog_load(self) -> None:
+        # Started from setup_hook (via load_extension), never on_ready, which fires again on reconnects.
+        self._task = asyncio.create_task(self.bot.dispatcher.run_forever(), name="dispatcher")
+
+    async def cog_unload(self) -> None:
+        # A send cut off here leaves its rows 'sending' with their nonce; the next start finishes them.
+        self.bot.dispatcher.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        removed = await delivery.guild_gone(self.bot.db, guild.id)
+        log.info("left guild %s: removed its %d feed(s)", guild.id, removed)
+
+    @commands.Cog.listener()
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        if await delivery.channel_gone(self.bot.db, channel.id, "channel deleted"):
+            log.info("channel %s in guild %s was deleted: removed its feed", channel.id, channel.guild.id)
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
+        """Tell a user whose DMs were refused, once, and try them again from the next batch on."""
+        async with self.bot.db.transaction() as conn:
+            resumed = await self.bot.db.users.resume_dms(conn, interaction.user.id)
+        if not resumed:
+            return
+        self.bot.dispatcher.wake()
+        try:
+            await interaction.followup.send(DMS_PAUSED_NOTICE, ephemeral=True)
+        except discord.HTTPException as error:
+            log.warning("could not tell user %s their DMs are closed: %s", interaction.user.id, error)
+
+
+async def setup(bot: PaperBot) -> None:
+    await bot.add_cog(Delivery(bot))
