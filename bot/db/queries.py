@@ -120,18 +120,15 @@ class QueryRepository:
     async def index_unindexed(self, conn: aiosqlite.Connection) -> int:
         """Give every topic and feed stored before the percolator existed (schema 2) its indexed query."""
         count = 0
-        async with conn.execute("SELECT id, query FROM topics WHERE query_id IS NULL") as cursor:
-            topics = list(await cursor.fetchall())
-        for topic_id, text in topics:
-            query_id = await self.ensure(conn, parse_query(text))
-            await conn.execute("UPDATE topics SET query_id = ? WHERE id = ?", (query_id, topic_id))
-            count += 1
-        async with conn.execute("SELECT id, topic FROM feeds WHERE query_id IS NULL AND topic IS NOT NULL") as cursor:
-            feeds = list(await cursor.fetchall())
-        for feed_id, text in feeds:
-            query_id = await self.ensure(conn, parse_query(text))
-            await conn.execute("UPDATE feeds SET query_id = ? WHERE id = ?", (query_id, feed_id))
-            count += 1
+        for table, column in (("topics", "query"), ("feeds", "topic")):  # constants, not input
+            async with conn.execute(
+                f"SELECT id, {column} FROM {table} WHERE query_id IS NULL AND {column} IS NOT NULL"
+            ) as cursor:
+                unindexed = list(await cursor.fetchall())
+            for row_id, text in unindexed:
+                query_id = await self.ensure(conn, parse_query(text))
+                await conn.execute(f"UPDATE {table} SET query_id = ? WHERE id = ?", (query_id, row_id))
+                count += 1
         return count
 
     async def candidates(self, conn: aiosqlite.Connection, stems: Sequence[str]) -> list[tuple[int, str, str]]:
