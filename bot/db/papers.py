@@ -211,6 +211,18 @@ class PaperRepository:
         """Papers matching an FTS5 expression built by ``bot.search`` (never raw user text)."""
         where, params = (filters or SearchFilters()).sql()
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        if sort == "relevance":
+            # Rank inside the index and join only the page: joining every match to papers before taking
+            # six cost 2-3x more on common words (docs/benchmarks.md). Ties go to the most recently added.
+            source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
+            rows = await self.db.fetchall(
+                f"SELECT {_SELECT}, m.score FROM ("
+                f"  SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
+                f"  WHERE papers_fts MATCH ?{where} ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+                ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
+                (fts_query, *params, limit, offset),
+            )
+            return [from_row(row) for row in rows]
         rows = await self.db.fetchall(
             f"SELECT {_SELECT}, bm25(papers_fts, {weights}) AS score "
             "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
