@@ -3,7 +3,7 @@
 The real path is what a poll runs inside its transaction: ``db.papers.upsert(conn, papers)`` then
 ``bot.delivery.enqueue(db, conn, stored)``, which selects the recent papers, loads them into the batch FTS5
 table (``db.queries.prepare_batch``), percolates them (``bot.matching.match``: batch vocabulary, candidate
-queries by anchor stem, set evaluation, FTS5 confirmation of phrases) and inserts the outbox rows
+queries by anchor stem, set evaluation, each distinct phrase run once by FTS5) and inserts the outbox rows
 (``db.deliveries.enqueue_feeds`` / ``enqueue_topics``). The real functions are wrapped in place (on this
 ``Database``'s repositories and ``bot.delivery.match``, restored afterwards) only to time each step.
 
@@ -35,7 +35,6 @@ import random
 import shutil
 import statistics
 import time
-import types
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -45,9 +44,7 @@ import bot.delivery as delivery_module
 from bench.context import Context, percentile, ratio, run_async, target
 from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database
-from bot.db.papers import StoreResult
 from bot.delivery import enqueue
-from bot.matching import match
 from bot.models import Paper
 from bot.search import parse_query
 
@@ -59,6 +56,7 @@ BIG_TIER_REPS = 2  # at 100k topics one repetition takes minutes
 INDEX_TIMED_MAX = {"small": 1_000, "medium": 10_000, "large": 2_000}  # real index_unindexed on this many topics
 BASELINE_PAIR_BUDGET = {"small": 500_000, "medium": 2_000_000, "large": 2_000_000}  # paper x topic checks
 SPOT_RANDOM, SPOT_PHRASE, SPOT_EXCLUDE = 150, 50, 50
+STEPS = ("prepare_batch", "batch_stems", "candidates", "batch_phrases", "evaluate", "enqueue_topics")
 TARGET_S = 2.0
 TARGET_TOPICS = 100_000
 GROWTH_MAX = 5.0  # "clearly sublinear": 10x the topics for at most 5x the time (10x would be linear)
@@ -70,8 +68,12 @@ class _RollbackError(Exception):
 
 
 @contextlib.contextmanager
-def _timed(db: Database) -> Iterator[dict[str, float]]:
-    """Accumulate the wall time of each step of ``enqueue`` while the real functions run unchanged."""
+def _timed(db: Database, after_topics: Callable[[Any], Awaitable[None]] | None = None) -> Iterator[dict[str, float]]:
+    """Accumulate the wall time of each step of ``enqueue`` while the real functions run unchanged.
+
+    ``after_topics(conn)`` runs right after ``enqueue_topics``, while ``temp.match_pairs`` still holds the
+    poll's pairs; its own time is kept apart (``_probe``) so the caller can take it out of the total.
+    """
     spent: dict[str, float] = {}
 
     def wrap(function: Callable[..., Awaitable[Any]], name: str) -> Callable[..., Awaitable[Any]]:
@@ -85,14 +87,27 @@ def _timed(db: Database) -> Iterator[dict[str, float]]:
 
         return timed
 
+    def probe(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(function)
+        async def probed(conn: Any, *args: Any, **kwargs: Any) -> Any:
+            result = await function(conn, *args, **kwargs)
+            if after_topics is not None:
+                start = time.perf_counter()
+                await after_topics(conn)
+                spent["_probe"] = spent.get("_probe", 0.0) + time.perf_counter() - start
+            return result
+
+        return probed
+
     patched: list[tuple[object, str, Any]] = []  # (owner, name, the instance attribute it had, if any)
     for owner, names in (
         (db.deliveries, ("recent_pks", "enqueue_feeds", "enqueue_topics")),
-        (db.queries, ("prepare_batch", "clear_batch", "batch_stems", "candidates", "confirm", "add_matches")),
+        (db.queries, ("prepare_batch", "clear_batch", "batch_stems", "candidates", "batch_phrases", "add_matches")),
     ):
         for name in names:
             patched.append((owner, name, vars(owner).get(name)))
             setattr(owner, name, wrap(getattr(owner, name), name))
+    db.deliveries.enqueue_topics = probe(db.deliveries.enqueue_topics)  # type: ignore[method-assign]
     original_match = delivery_module.match
     delivery_module.match = wrap(original_match, "match")  # type: ignore[assignment]
     try:
@@ -106,42 +121,11 @@ def _timed(db: Database) -> Iterator[dict[str, float]]:
                 setattr(owner, name, previous)
 
 
-# --- candidate fixes, measured only with --what-if (patched on this Database's QueryRepository) -----------
-
-
-async def _confirm_scan(self: Any, conn: Any, fts: str, pks: Any) -> set[int]:
-    """``confirm`` without ``rowid IN (json_each(?))``: FTS5 runs the expression once, Python intersects."""
-    async with conn.execute("SELECT rowid FROM temp.batch_fts WHERE batch_fts MATCH ?", (fts,)) as cursor:
-        rows = await cursor.fetchall()
-    wanted = set(pks)
-    return {row[0] for row in rows if row[0] in wanted}
-
-
-async def _batch_stems_grouped(self: Any, conn: Any) -> dict[str, set[int]]:
-    """``batch_stems`` with one row per stem (grouped in SQLite) and one fetch, not one row per token."""
-    async with conn.execute("SELECT term, group_concat(DISTINCT doc) FROM temp.batch_vocab GROUP BY term") as cursor:
-        rows = await cursor.fetchall()
-    return {term: {int(doc) for doc in docs.split(",")} for term, docs in rows}
-
-
-WHAT_IF: dict[str, dict[str, Callable[..., Any]]] = {
-    "confirm-scan": {"confirm": _confirm_scan},
-    "stems-grouped": {"batch_stems": _batch_stems_grouped},
-    "both": {"confirm": _confirm_scan, "batch_stems": _batch_stems_grouped},
-}
-
-
-@contextlib.contextmanager
-def _variant(db: Database, name: str) -> Iterator[None]:
-    replaced = WHAT_IF[name]
-    for method, function in replaced.items():
-        setattr(db.queries, method, types.MethodType(function, db.queries))
-    try:
-        yield
-    finally:
-        for method in replaced:
-            with contextlib.suppress(AttributeError):
-                delattr(db.queries, method)
+async def _pairs_checksum(conn: Any) -> int:
+    """An order-independent fingerprint of ``temp.match_pairs``: equal pair sets give equal numbers."""
+    async with conn.execute("SELECT TOTAL(query_id * 1000003 + paper_pk), COUNT(*) FROM temp.match_pairs") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) * 31 + int(row[1])
 
 
 @contextlib.contextmanager
@@ -232,10 +216,26 @@ async def _resize(ctx: Context, db: Database, wanted: list[tuple[int, str]]) -> 
 # --- one repetition ----------------------------------------------------------------------------------------
 
 
-async def _poll_step(db: Database, papers: list[Paper]) -> dict[str, Any]:
-    """Upsert + enqueue in one transaction, rolled back; the figures of each step."""
+async def _poll_step(db: Database, papers: list[Paper], sample: dict[int, str] | None = None) -> dict[str, Any]:
+    """Upsert + enqueue in one transaction, rolled back; the figures of each step.
+
+    With ``sample`` (query id -> canonical text), also the correctness spot check, outside the timers.
+    """
     out: dict[str, Any] = {}
-    with _timed(db) as spent:
+    probe: dict[str, Any] = {}
+
+    async def after_topics(conn: Any) -> None:
+        probe["checksum"] = await _pairs_checksum(conn)
+        if sample:
+            async with conn.execute(
+                "SELECT query_id, paper_pk FROM temp.match_pairs WHERE query_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(sample)),),
+            ) as cursor:
+                probe["pairs"] = [tuple(row) for row in await cursor.fetchall()]
+            async with conn.execute("SELECT pk FROM temp.batch_papers") as cursor:
+                probe["batch"] = {row[0] for row in await cursor.fetchall()}
+
+    with _timed(db, after_topics) as spent:
         try:
             async with db.transaction() as conn:
                 start = time.perf_counter()
@@ -243,79 +243,73 @@ async def _poll_step(db: Database, papers: list[Paper]) -> dict[str, Any]:
                 upserted = time.perf_counter()
                 report = await enqueue(db, conn, stored, now=NOW)
                 out["upsert_s"] = upserted - start
-                out["enqueue_s"] = time.perf_counter() - upserted
+                out["enqueue_s"] = time.perf_counter() - upserted - spent.get("_probe", 0.0)
+                if sample:
+                    out["spot_check"] = await _spot_check(conn, sample, probe["pairs"], probe["batch"])
                 raise _RollbackError
         except _RollbackError:
             pass
     assert report.matching is not None, report
     assert report.papers == len(papers), report
     out["match_s"] = spent.get("prepare_batch", 0.0) + spent.get("match", 0.0)
-    out["steps"] = dict(spent)
+    out["steps"] = {name: value for name, value in spent.items() if not name.startswith("_")}
+    # What match spends in Python: decoding plans and the set algebra.
+    out["steps"]["evaluate"] = spent.get("match", 0.0) - sum(
+        spent.get(name, 0.0) for name in ("batch_stems", "candidates", "batch_phrases", "add_matches")
+    )
     out["stats"] = {
         "papers": report.papers,
         "stems": report.matching.stems,
         "candidates": report.matching.candidates,
-        "verified": report.matching.verified,
+        "phrase_queries": report.matching.phrase_queries,
+        "distinct_phrases": report.matching.distinct_phrases,
         "pairs": report.matching.pairs,
         "user_rows": report.user_rows,
         "channel_rows": report.channel_rows,
+        "pairs_checksum": probe["checksum"],
     }
     return out
 
 
-async def _spot_check(db: Database, papers: list[Paper], seed: str) -> dict[str, Any]:
-    """Percolator pairs against each sampled query's own FTS5 expression over the batch (both rolled back)."""
-    rows = await db.fetchall(
-        "SELECT q.id, q.canonical FROM queries q WHERE q.id IN (SELECT query_id FROM topics) ORDER BY q.id"
-    )
-    everything = [(row["id"], row["canonical"]) for row in rows]
+def _spot_sample(everything: list[tuple[int, str]], seed: str) -> dict[int, str]:
+    """Random stored queries, plus some with phrases and some with exclusions (the cases sets cannot decide)."""
     rng = random.Random(seed)
     sample = dict(rng.sample(everything, min(SPOT_RANDOM, len(everything))))
     for wanted, test in ((SPOT_PHRASE, lambda text: '"' in text), (SPOT_EXCLUDE, lambda text: " -" in f" {text}")):
         pool = [item for item in everything if test(item[1]) and item[0] not in sample]
         sample.update(rng.sample(pool, min(wanted, len(pool))))
+    return sample
+
+
+async def _spot_check(
+    conn: Any, sample: dict[int, str], percolated_pairs: list[tuple[int, int]], batch: set[int]
+) -> dict[str, Any]:
+    """The percolator's pairs for ``sample`` against each query's own FTS5 expression over ``papers_fts``."""
+    percolated: dict[int, set[int]] = {}
+    for query_id, pk in percolated_pairs:
+        percolated.setdefault(query_id, set()).add(pk)
+    low, high = min(batch), max(batch)
     same = missing = extra = found_fts = 0
     disagreements: list[dict[str, Any]] = []
-    try:
-        async with db.transaction() as conn:
-            stored: StoreResult = await db.papers.upsert(conn, papers)
-            pks = await db.deliveries.recent_pks(
-                conn, new_ids=[p.id for p in stored.new], new_since=0, updated_ids=[], updated_since=0
-            )
-            await db.queries.prepare_batch(conn, pks)
-            await match(conn, db.queries)
-            async with conn.execute(
-                "SELECT query_id, paper_pk FROM temp.match_pairs WHERE query_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(sample)),),
-            ) as cursor:
-                percolated: dict[int, set[int]] = {}
-                for query_id, pk in await cursor.fetchall():
-                    percolated.setdefault(query_id, set()).add(pk)
-            await db.queries.clear_batch(conn)
-            batch = set(pks)
-            low, high = min(pks), max(pks)
-            for query_id, text in sample.items():
-                async with conn.execute(
-                    "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid BETWEEN ? AND ?",
-                    (parse_query(text).fts(), low, high),
-                ) as cursor:
-                    by_fts = {row[0] for row in await cursor.fetchall()} & batch
-                mine = percolated.get(query_id, set())
-                found_fts += len(by_fts)
-                if mine == by_fts:
-                    same += 1
-                else:
-                    missing += len(by_fts - mine)
-                    extra += len(mine - by_fts)
-                    if len(disagreements) < 5:
-                        disagreements.append(
-                            {"query": text, "fts_only": len(by_fts - mine), "percolator_only": len(mine - by_fts)}
-                        )
-            raise _RollbackError
-    except _RollbackError:
-        pass
+    for query_id, text in sample.items():
+        async with conn.execute(
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid BETWEEN ? AND ?",
+            (parse_query(text).fts(), low, high),
+        ) as cursor:
+            by_fts = {row[0] for row in await cursor.fetchall()} & batch
+        mine = percolated.get(query_id, set())
+        found_fts += len(by_fts)
+        if mine == by_fts:
+            same += 1
+            continue
+        missing += len(by_fts - mine)
+        extra += len(mine - by_fts)
+        if len(disagreements) < 5:
+            disagreements.append({"query": text, "fts_only": len(by_fts - mine), "percolator_only": len(mine - by_fts)})
     return {
         "queries": len(sample),
+        "with_phrase": sum('"' in text for text in sample.values()),
+        "with_exclusion": sum(" -" in f" {text}" for text in sample.values()),
         "agreeing_queries": same,
         "agreement": round(same / len(sample), 4) if sample else None,
         "fts_pairs": found_fts,
@@ -359,12 +353,15 @@ async def _tier(
     ctx: Context, db: Database, count: int, batches: list[list[Paper]], parsed: list[Any]
 ) -> dict[str, Any]:
     reps = BIG_TIER_REPS if count >= TARGET_TOPICS else REPS.get(ctx.scale.name, 3)
+    rows = await db.fetchall(
+        "SELECT q.id, q.canonical FROM queries q WHERE q.id IN (SELECT query_id FROM topics) ORDER BY q.id"
+    )
+    sample = _spot_sample([(row["id"], row["canonical"]) for row in rows], f"{ctx.seed}:matching-spot:{count}")
     runs = []
     for index in range(reps):
-        ctx.say(f"matching: {count:,} topics, repetition {index + 1}/{reps}")
-        runs.append(await _poll_step(db, batches[index]))
-    ctx.say(f"matching: {count:,} topics, spot check against FTS5")
-    spot = await _spot_check(db, batches[0], f"{ctx.seed}:matching-spot:{count}")
+        ctx.say(f"matching: {count:,} topics, repetition {index + 1}/{reps}" + (" (+ spot check)" if not index else ""))
+        runs.append(await _poll_step(db, batches[index], sample if index == 0 else None))
+    spot = runs[0]["spot_check"]
     budget = BASELINE_PAIR_BUDGET.get(ctx.scale.name, 2_000_000)
     subset = max(10, min(BATCH, budget // count))
     ctx.say(f"matching: {count:,} topics, naive baseline on {subset:,} papers")
@@ -373,19 +370,6 @@ async def _tier(
     match_s = [run["match_s"] for run in runs]
     enqueue_s = [run["enqueue_s"] for run in runs]
     step_names = sorted({name for run in runs for name in run["steps"]})
-    what_if: dict[str, Any] = {}
-    if ctx.options.get("what_if"):
-        for name in WHAT_IF:
-            ctx.say(f"matching: {count:,} topics, what-if {name}")
-            with _variant(db, name):
-                candidate = await _poll_step(db, batches[0])
-            what_if[name] = {
-                "match_s": round(candidate["match_s"], 3),
-                "enqueue_s": round(candidate["enqueue_s"], 3),
-                "steps_s": {key: round(value, 3) for key, value in candidate["steps"].items()},
-                "same_pairs_and_rows_as_real": candidate["stats"] == runs[0]["stats"],
-                "match_speedup_vs_real_rep1": ratio(runs[0]["match_s"], candidate["match_s"]),
-            }
     return {
         "topics": count,
         "reps": reps,
@@ -403,7 +387,11 @@ async def _tier(
         "steps_s_median": {
             name: round(_median([run["steps"].get(name, 0.0) for run in runs]), 3) for name in step_names
         },
-        "stats_median": {key: int(_median([run["stats"][key] for run in runs])) for key in runs[0]["stats"]},
+        "stats_median": {
+            key: int(_median([run["stats"][key] for run in runs]))
+            for key in runs[0]["stats"]
+            if key != "pairs_checksum"
+        },
         "stats_per_rep": [run["stats"] for run in runs],
         "spot_check": spot,
         "baseline": {
@@ -413,7 +401,6 @@ async def _tier(
             "extrapolated": subset < BATCH,
             "pairs_for_1000": int(naive_pairs * scale_up),
         },
-        "what_if": what_if,
     }
 
 
@@ -526,32 +513,21 @@ def run(ctx: Context) -> dict[str, Any]:
                 "ratio": _x(ratio(base["seconds_for_1000"], tier["enqueue_s"]["median"])),
             },
             {
-                "metric": "  candidates / FTS-confirmed / pairs / DM rows (median)",
-                "value": f"{stats['candidates']:,} / {stats['verified']:,} / {stats['pairs']:,} / "
+                "metric": "  candidates / with phrases (distinct phrases) / pairs / DM rows (median)",
+                "value": f"{stats['candidates']:,} / {stats['phrase_queries']:,} ({stats['distinct_phrases']:,}) / "
+                f"{stats['pairs']:,} / "
                 f"{stats['user_rows']:,}",
                 "baseline": f"{base['pairs_for_1000']:,} pairs",
             },
             {
-                "metric": "  steps p50: batch_stems / confirm / add_matches / enqueue_topics",
-                "value": " / ".join(
-                    _s(tier["steps_s_median"].get(name, 0.0))
-                    for name in ("batch_stems", "confirm", "add_matches", "enqueue_topics")
-                ),
+                "metric": "  steps p50: prepare / stems / candidates / phrases / evaluate / enqueue_topics",
+                "value": " / ".join(_s(tier["steps_s_median"].get(name, 0.0)) for name in STEPS),
             },
             {
                 "metric": f"  spot check vs FTS5 ({tier['spot_check']['queries']} queries)",
                 "value": f"{tier['spot_check']['agreement']:.1%} agree "
                 f"({tier['spot_check']['missed_pairs']} missed, {tier['spot_check']['extra_pairs']} extra pairs)",
             },
-        ]
-        table += [
-            {
-                "metric": f"  what-if {name}: match "
-                f"(same pairs: {'yes' if item['same_pairs_and_rows_as_real'] else 'NO'})",
-                "value": _s(item["match_s"]),
-                "ratio": _x(item["match_speedup_vs_real_rep1"]),
-            }
-            for name, item in tier["what_if"].items()
         ]
     table.append(
         {

@@ -2,18 +2,21 @@
 
 Cost grows with the new papers and the queries that *could* match them, not with every subscription:
 1. the poll's papers go into a temporary FTS5 table with the archive's tokenizer;
-2. its vocabulary (``fts5vocab``) gives each stem's papers; only queries anchored on one of those stems
-   are candidates (``bot.db.queries``);
-3. each candidate is evaluated with set operations on those stems; phrases and excluded phrases, which
-   sets cannot decide, are confirmed by running the query's own FTS5 expression on the batch table.
-Because steps 2–3 only ever *narrow* what step 3's FTS5 check or the set algebra would accept, a topic
-matches exactly the papers ``/search`` would find among them.
+2. its vocabulary (``fts5vocab``, one grouped read) gives each stem's papers; only queries
+   anchored on one of those stems are candidates (``bot.db.queries``);
+3. each candidate is evaluated with set operations on those stems; phrases, which sets cannot decide
+   (adjacency, order, one column), are run by FTS5 itself on the batch table, each distinct phrase once and
+   all of them in one statement.
+Because step 2 only ever *narrows* which queries step 3 looks at, and step 3 uses FTS5's own tokens and
+FTS5's own phrase matching, a topic matches exactly the papers ``/search`` would find among them (a
+property test in ``tests/test_matching.py`` checks this against FTS5).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,40 +32,49 @@ class MatchStats:
     papers: int = 0
     stems: int = 0
     candidates: int = 0
-    verified: int = 0
+    phrase_queries: int = 0  # candidates with a phrase the batch may contain
+    distinct_phrases: int = 0  # phrases FTS5 decided for them, once each
     pairs: int = 0
 
 
-def _term_docs(term: list[str], docs: dict[str, set[int]]) -> set[int]:
-    if not term:
-        return set()  # FTS5 matches nothing for a term without tokens
-    found = docs.get(term[0], set())
-    for stem in term[1:]:
-        found = found & docs.get(stem, set())
-        if not found:
-            break
-    return found
+class BatchIndex:
+    """The batch as FTS5 sees it: the papers holding each stem, and those matching each candidate phrase."""
+
+    def __init__(self, docs: dict[str, set[int]], phrases: dict[str, set[int]] | None = None) -> None:
+        self.docs = docs
+        self.phrases = phrases or {}  # stems joined by spaces -> papers where FTS5 matches the phrase
+
+    def term(self, stems: Sequence[str]) -> set[int]:
+        """Papers matching one term: a single stem, or a phrase decided beforehand by FTS5."""
+        if not stems:
+            return set()  # FTS5 matches nothing for a term without tokens
+        if len(stems) == 1:
+            return self.docs.get(stems[0], set())
+        # Absent: some stem of the phrase is not in the batch, so nothing matches it.
+        return self.phrases.get(" ".join(stems), set())
 
 
-def evaluate(plan: dict[str, Any], docs: dict[str, set[int]]) -> tuple[set[int], bool]:
-    """Papers that may match ``plan``, and whether FTS5 must confirm them (phrases are order-sensitive)."""
+def evaluate(plan: dict[str, Any], batch: BatchIndex) -> set[int]:
+    """The papers of ``batch`` that match ``plan`` (a stored query's stemmed groups and exclusions)."""
     result: set[int] | None = None
-    exact = True
     for group in plan["groups"]:
         found: set[int] = set()
         for term in group:
-            found |= _term_docs(term, docs)
-            exact = exact and len(term) <= 1
+            found |= batch.term(term)
         result = found if result is None else result & found
         if not result:
-            return set(), True
-    assert result is not None
+            return set()
+    if result is None:
+        return set()
     for term in plan["excluded"]:
-        if len(term) == 1:
-            result = result - docs.get(term[0], set())
-        elif term:
-            exact = False  # excluding a phrase: only FTS5 knows whether the words are adjacent
-    return result, exact
+        if term:
+            result = result - batch.term(term)
+    return result
+
+
+def batch_phrases(plan: dict[str, Any], docs: dict[str, set[int]]) -> dict[str, str]:
+    """``plan``'s phrases (stem key -> FTS5 text) that the batch may contain: all their stems occur in it."""
+    return {key: text for key, text in plan["phrases"].items() if all(stem in docs for stem in key.split(" "))}
 
 
 async def match(conn: aiosqlite.Connection, queries: QueryRepository) -> MatchStats:
@@ -72,16 +84,23 @@ async def match(conn: aiosqlite.Connection, queries: QueryRepository) -> MatchSt
     stats.stems = len(docs)
     if not docs:
         return stats
+    plans = [(query_id, json.loads(plan)) for query_id, _fts, plan in await queries.candidates(conn, list(docs))]
+    stats.candidates = len(plans)
+    needed: dict[str, str] = {}
+    for _query_id, plan in plans:
+        phrases = batch_phrases(plan, docs)
+        stats.phrase_queries += bool(phrases)
+        needed.update(phrases)
+    keys = list(needed)
+    phrase_docs: dict[str, set[int]] = {key: set() for key in keys}
+    if keys:
+        for index, pk in await queries.batch_phrases(conn, [needed[key] for key in keys]):
+            phrase_docs[keys[index]].add(pk)
+    batch = BatchIndex(docs, phrase_docs)
     pairs: list[tuple[int, int]] = []
-    for query_id, fts, plan_json in await queries.candidates(conn, list(docs)):
-        stats.candidates += 1
-        found, exact = evaluate(json.loads(plan_json), docs)
-        if not found:
-            continue
-        if not exact:
-            stats.verified += 1
-            found = await queries.confirm(conn, fts, sorted(found))
-        pairs.extend((query_id, pk) for pk in found)
+    for query_id, plan in plans:
+        pairs.extend((query_id, pk) for pk in evaluate(plan, batch))
     await queries.add_matches(conn, pairs)
     stats.pairs = len(pairs)
+    stats.distinct_phrases = len(keys)
     return stats

@@ -19,7 +19,7 @@ from bot.db import Database
 from bot.db.feeds import FeedConfig
 from bot.db.migrations import MIGRATIONS, TOKENIZER
 from bot.db.papers import StoreResult
-from bot.matching import evaluate, match
+from bot.matching import BatchIndex, evaluate, match
 from bot.models import Paper
 from bot.search import QueryError, parse_query
 from bot.subscriptions import subscribe, unsubscribe
@@ -182,11 +182,46 @@ async def test_only_queries_anchored_on_the_batchs_stems_are_evaluated(tmp_path:
         await db.close()
 
 
-def test_anchor_is_taken_from_the_rarest_group() -> None:
+def test_set_evaluation_of_groups_and_exclusions() -> None:
+    batch = BatchIndex(
+        {"model": {1, 2, 3}, "unicorn": {2}, "survey": {2}, "new": {1, 4}, "york": {1, 4}},
+        {"new york": {4}},  # as FTS5 decided it
+    )
     plan = {"groups": [[["model"]], [["unicorn"], ["pegasus"]]], "excluded": [["survey"]]}
-    docs = {"model": {1, 2, 3}, "unicorn": {2}, "survey": {2}}
-    assert evaluate(plan, docs) == (set(), True)
-    assert evaluate({"groups": [[["model"]]], "excluded": [["new", "york"]]}, docs) == ({1, 2, 3}, False)
+    assert evaluate(plan, batch) == set()  # the only unicorn paper is a survey
+    assert evaluate({"groups": [[["model"]]], "excluded": [["new", "york"]]}, batch) == {1, 2, 3}
+    assert evaluate({"groups": [[["new"]]], "excluded": [["new", "york"]]}, batch) == {1}
+    assert evaluate({"groups": [[["new", "york"], ["unicorn", "model"]]], "excluded": []}, batch) == {4}
+    assert evaluate({"groups": [[[]]], "excluded": []}, batch) == set()  # a term without tokens
+
+
+PHRASE_PAPERS = [
+    ("Robots in New York", "Mapping the city of new york with drones."),
+    ("New Methods", "York is a city; new results appear."),  # never adjacent
+    ("Models of the New", "York streets at night."),  # adjacent only across title and abstract
+    ("York New Order", "Deep deep networks and a new, York-based dataset."),  # punctuation between
+    ("Deep Learning", "Deep networks learn deep features; new york new york."),
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['"new york"', '"york new"', '"deep deep"', '"deep networks"', 'new -"new york"', '"new york" OR "deep deep"'],
+)
+async def test_phrases_agree_with_fts5(tmp_path: Path, text: str) -> None:
+    db = await Database.open(tmp_path / "p.db")
+    try:
+        async with db.transaction() as conn:
+            await db.papers.upsert(
+                conn,
+                [
+                    make_paper(f"2611.{20000 + index:05d}", title, abstract=abstract)
+                    for index, (title, abstract) in enumerate(PHRASE_PAPERS)
+                ],
+            )
+        assert await percolate(db, text) == await searched(db, text)
+    finally:
+        await db.close()
 
 
 async def test_tokenizer_constant_matches_the_index(db: Database) -> None:
@@ -285,4 +320,26 @@ def test_plan_json_is_stable(tmp_path: Path) -> None:
             await db.close()
 
     plan = json.loads(asyncio.run(run()))
-    assert plan == {"groups": [[["graph", "network"], ["graph"]]], "excluded": [["survei"]]}
+    assert plan == {
+        "groups": [[["graph", "network"], ["graph"]]],
+        "excluded": [["survei"]],
+        "phrases": {"graph network": '"graph networks"'},
+    }
+
+
+async def test_plans_from_before_phrase_texts_are_rebuilt_at_start_up(tmp_path: Path) -> None:
+    db = await stored_db(tmp_path / "p.db")
+    try:
+        async with db.transaction() as conn:
+            query_id = await db.queries.ensure(conn, parse_query('"language model" -survey'))
+            # How the first schema-3 release stored it: no phrase texts, and no anchors left to trust.
+            await conn.execute("UPDATE queries SET plan = json_remove(plan, '$.phrases') WHERE id = ?", (query_id,))
+            await conn.execute("DELETE FROM query_anchors WHERE query_id = ?", (query_id,))
+            assert await db.queries.index_unindexed(conn) == 1
+            assert await db.queries.index_unindexed(conn) == 0
+        assert await db.fetchval("SELECT count(*) FROM query_anchors WHERE query_id = ?", (query_id,)) == 1
+        assert (
+            await percolate(db, '"language model" -survey') == await searched(db, '"language model" -survey') != set()
+        )
+    finally:
+        await db.close()

@@ -66,6 +66,13 @@ async def build_plan(conn: aiosqlite.Connection, query: Query) -> tuple[dict[str
         groups.append(stemmed[position : position + len(group)])
         position += len(group)
     excluded = stemmed[position:]
+    # FTS5 decides phrases (adjacency, order, one column) for the matcher; keyed by stems, since two phrases
+    # with the same stems match the same papers.
+    phrases = {
+        " ".join(stems): term.fts()
+        for term, stems in zip([*query.terms, *query.excluded], stemmed, strict=True)
+        if len(stems) > 1
+    }
     frequency = await _document_frequency(conn, {stem for term in stemmed for stem in term})
 
     def best_stem(term: Stems) -> str | None:
@@ -78,11 +85,11 @@ async def build_plan(conn: aiosqlite.Connection, query: Query) -> tuple[dict[str
         anchors = [stem for stem in (best_stem(term) for term in group) if stem is not None]
         if not anchors:
             # No term of this group has a token: it matches nothing, so neither does the query.
-            return {"groups": groups, "excluded": excluded}, []
+            return {"groups": groups, "excluded": excluded, "phrases": phrases}, []
         cost = sum(frequency.get(stem, 0) for stem in anchors) * 1000 - sum(len(stem) for stem in anchors)
         if best is None or cost < best_cost:
             best, best_cost = anchors, cost
-    return {"groups": groups, "excluded": excluded}, sorted(set(best or []))
+    return {"groups": groups, "excluded": excluded, "phrases": phrases}, sorted(set(best or []))
 
 
 class QueryRepository:
@@ -118,8 +125,22 @@ class QueryRepository:
             return len(await cursor.fetchall())
 
     async def index_unindexed(self, conn: aiosqlite.Connection) -> int:
-        """Give every topic and feed stored before the percolator existed (schema 2) its indexed query."""
-        count = 0
+        """Bring stored queries up to date at start-up: index topics and feeds stored before the percolator
+        existed (schema 2), and rebuild plans written before they named their phrases' FTS5 text."""
+        async with conn.execute(
+            "SELECT id, canonical FROM queries WHERE json_type(plan, '$.phrases') IS NULL"
+        ) as cursor:
+            outdated = list(await cursor.fetchall())
+        for query_id, canonical in outdated:
+            plan, anchors = await build_plan(conn, parse_query(canonical))
+            await conn.execute(
+                "UPDATE queries SET plan = ? WHERE id = ?", (json.dumps(plan, separators=(",", ":")), query_id)
+            )
+            await conn.execute("DELETE FROM query_anchors WHERE query_id = ?", (query_id,))
+            await conn.executemany(
+                "INSERT INTO query_anchors (stem, query_id) VALUES (?, ?)", [(stem, query_id) for stem in anchors]
+            )
+        count = len(outdated)
         for table, column in (("topics", "query"), ("feeds", "topic")):  # constants, not input
             async with conn.execute(
                 f"SELECT id, {column} FROM {table} WHERE query_id IS NULL AND {column} IS NOT NULL"
@@ -167,20 +188,28 @@ class QueryRepository:
         await conn.execute("DELETE FROM temp.match_pairs")
 
     async def batch_stems(self, conn: aiosqlite.Connection) -> dict[str, set[int]]:
-        """Each stem of the batch and the papers (pks) containing it."""
-        docs: dict[str, set[int]] = {}
-        async with conn.execute("SELECT term, doc FROM temp.batch_vocab") as cursor:
-            async for term, doc in cursor:
-                docs.setdefault(term, set()).add(doc)
-        return docs
+        """Each stem of the batch and the papers (pks) containing it.
 
-    async def confirm(self, conn: aiosqlite.Connection, fts: str, pks: Sequence[int]) -> set[int]:
-        """Which of ``pks`` the FTS5 expression really matches (for phrases, which sets cannot decide)."""
+        Grouped in SQLite: one row per stem instead of one per token (about 250 per paper), which is what
+        made this read the slowest step of a poll (see docs/benchmarks.md).
+        """
         async with conn.execute(
-            "SELECT rowid FROM temp.batch_fts WHERE batch_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
-            (fts, json.dumps(sorted(pks))),
+            "SELECT term, group_concat(DISTINCT doc) FROM temp.batch_vocab GROUP BY term"
         ) as cursor:
-            return {row[0] for row in await cursor.fetchall()}
+            rows = await cursor.fetchall()
+        return {term: {int(doc) for doc in docs.split(",")} for term, docs in rows}
+
+    async def batch_phrases(self, conn: aiosqlite.Connection, phrases: Sequence[str]) -> list[tuple[int, int]]:
+        """(index in ``phrases``, paper pk) for each FTS5 phrase expression and batch paper it matches.
+
+        One statement for all of a poll's distinct phrases: FTS5 runs each as a MATCH against the batch table,
+        so adjacency, order and columns are decided exactly as ``/search`` decides them.
+        """
+        async with conn.execute(
+            "SELECT j.key, batch_fts.rowid FROM json_each(?) j JOIN temp.batch_fts ON batch_fts MATCH j.value",
+            (json.dumps(list(phrases)),),
+        ) as cursor:
+            return [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
 
     async def add_matches(self, conn: aiosqlite.Connection, pairs: Sequence[tuple[int, int]]) -> None:
         await conn.executemany("INSERT INTO temp.match_pairs (query_id, paper_pk) VALUES (?, ?)", pairs)
