@@ -169,3 +169,35 @@ async def test_writers_are_serialised(db: Database) -> None:
 
     await asyncio.gather(*(write(i) for i in range(1, 21)))
     assert await db.papers.count() == 20
+
+
+async def test_a_read_after_a_commit_sees_it_while_other_reads_run(db: Database) -> None:
+    """Reads share one connection: none may leave a statement open across an ``await``, or a read that starts
+    later joins its old snapshot and misses a commit (the dispatcher's pattern: commit a claim, read it back,
+    while other targets read)."""
+    async with db.transaction() as conn:  # rows enough that a statement stays open between fetches
+        await conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, '0')", [(f"pad{index:03d}",) for index in range(50)]
+        )
+    done = False
+    stale: list[tuple[int, int]] = []
+
+    async def background(kind: str) -> None:
+        sql = "SELECT value FROM meta WHERE key LIKE 'pad%'"
+        while not done:
+            await (db.fetchone(sql) if kind == "one" else db.fetchall(sql))
+
+    async def write_then_read() -> None:
+        nonlocal done
+        try:
+            for value in range(1, 501):
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', ?)", (str(value),))
+                seen = int(await db.fetchval("SELECT value FROM meta WHERE key = 'probe'"))
+                if seen != value:
+                    stale.append((value, seen))
+        finally:
+            done = True
+
+    await asyncio.wait_for(asyncio.gather(write_then_read(), *(background(k) for k in ("one", "all") * 3)), 60)
+    assert not stale, f"{len(stale)} stale reads, first {stale[:3]}"

@@ -109,13 +109,17 @@ class Database:
             else:
                 await self._writer.execute("COMMIT")
 
+    # Every read runs and drains its statement in one call on aiosqlite's thread. All reads share one
+    # connection, and while any statement on it is open SQLite keeps that connection's read snapshot: a read
+    # split into execute and fetch lets other coroutines' reads run in between and miss the latest commit
+    # (the dispatcher would read back a batch it had just claimed as empty).
+
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
