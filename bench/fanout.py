@@ -19,6 +19,7 @@ user has its message (2N messages; each DM also needs a create-DM request, so 3N
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 from collections import Counter
@@ -30,6 +31,9 @@ NAME = "fanout"
 SIZES = {"small": 100, "medium": 1_000, "large": 1_000}  # channels, and as many DM users
 CHANNELS_PER_GUILD = 500
 TARGET_SHARE = 0.9  # of the global limit, sustained
+# Give up waiting after this long without a new message: longer than the dispatcher's idle wait (60 s), after
+# which a batch left 'sending' by a round is picked up again, so "lost" means not delivered at all.
+STALL_S = 75.0
 TOPIC = "fanout benchmark"
 PAPER_ID = "2611.99001"
 
@@ -48,7 +52,7 @@ def _window_peak(times: list[float], width: float = 1.0) -> int:
     return peak
 
 
-async def _measure(ctx: Context, size: int) -> dict[str, Any]:
+async def _measure(ctx: Context, size: int, rate: float | None = None, label: str = "real") -> dict[str, Any]:
     from bot.config import Settings
     from bot.db import Database
     from bot.db.feeds import FeedConfig
@@ -59,7 +63,7 @@ async def _measure(ctx: Context, size: int) -> dict[str, Any]:
     from tests.helpers.factories import hf_item
     from tests.helpers.paper_server import PaperServer
 
-    folder = ctx.scratch("fanout")
+    folder = ctx.scratch(f"fanout-{label}")
     folder.mkdir(parents=True, exist_ok=True)
     db_path = folder / "paperbot.db"
     limits = RateLimits()
@@ -81,7 +85,8 @@ async def _measure(ctx: Context, size: int) -> dict[str, Any]:
                 http_backoff_seconds=0.01,
                 poll_interval_seconds=3600,
             )
-            settings = bot_settings(base, fake)
+            overrides = {} if rate is None else {"delivery_rate_per_second": rate}
+            settings = bot_settings(base, fake, **overrides)
 
             started = time.perf_counter()
             db = await Database.open(db_path)
@@ -122,7 +127,7 @@ async def _measure(ctx: Context, size: int) -> dict[str, Any]:
                     now = time.time()
                     if done != seen:
                         seen, last_progress = done, now
-                    if done >= expected or now > deadline or now - last_progress > 30:
+                    if done >= expected or now > deadline or now - last_progress > STALL_S:
                         break
                     await asyncio.sleep(0.05)
                 t_end = time.time()
@@ -188,6 +193,9 @@ async def _measure(ctx: Context, size: int) -> dict[str, Any]:
         "requests_per_s_steady_median": steady[len(steady) // 2] if steady else None,
         "requests_per_s_steady_min": steady[0] if steady else None,
         "peak_requests_in_1s": _window_peak(times) if times else 0,
+        "longest_gap_between_requests_s": round(max(b - a for a, b in itertools.pairwise(times)), 2)
+        if len(times) > 1
+        else None,
         "global_429": stats["global_429"],
         "route_429": stats["route_429"],
         "channels_by_message_count": {str(k): v for k, v in sorted(per_channel.items())},
@@ -203,6 +211,28 @@ async def _measure(ctx: Context, size: int) -> dict[str, Any]:
 def run(ctx: Context) -> dict[str, Any]:
     size = SIZES.get(ctx.scale.name, 1_000)
     m = run_async(_measure(ctx, size))
+    what_if: dict[str, Any] = {}
+    if ctx.options.get("what_if"):
+        # Is there headroom above the Pacer's 45/s? The same fan-out paced at the most Settings allows (50/s).
+        for name in ("pacer-50",):
+            ctx.say(f"fanout: what-if {name}")
+            other = run_async(_measure(ctx, size, rate=50.0, label=name))
+            what_if[name] = {
+                key: other[key]
+                for key in (
+                    "pacer_rate_per_s",
+                    "seconds_to_last_message",
+                    "requests_per_s_sustained",
+                    "peak_requests_in_1s",
+                    "global_429",
+                    "route_429",
+                    "lost",
+                    "duplicated",
+                    "delivered_messages",
+                    "delivery_rows_by_status",
+                    "longest_gap_between_requests_s",
+                )
+            }
     sustained = m["requests_per_s_sustained"]
     goal = m["goal_req_per_s"]
     complete = m["lost"] == 0 and m["duplicated"] == 0 and m["delivered_messages"] == m["expected_messages"]
@@ -241,6 +271,7 @@ def run(ctx: Context) -> dict[str, Any]:
             f"{m['requests_per_s_steady_median']} / {m['requests_per_s_steady_min']}",
         },
         {"metric": "  global 429 / route 429", "value": f"{m['global_429']} / {m['route_429']}"},
+        {"metric": "  longest gap between two requests", "value": f"{m['longest_gap_between_requests_s']} s"},
         {"metric": "  lost / duplicated targets", "value": f"{m['lost']} / {m['duplicated']}"},
         {"metric": "  pacer rate (DELIVERY_RATE_PER_SECOND)", "value": f"{m['pacer_rate_per_s']:g}/s"},
         {
@@ -264,5 +295,14 @@ def run(ctx: Context) -> dict[str, Any]:
         },
         "ratios": {"sustained_vs_goal": round(sustained / goal, 3) if goal else None},
         "targets": targets,
-        "table": table,
+        "what_if": what_if,
+        "table": table
+        + [
+            {
+                "metric": f"  what-if {name}: req/s sustained; global / route 429; not delivered; last msg",
+                "value": f"{item['requests_per_s_sustained']:.2f}/s; {item['global_429']} / {item['route_429']}; "
+                f"{item['lost']}; {item['seconds_to_last_message']:.1f} s",
+            }
+            for name, item in what_if.items()
+        ],
     }
