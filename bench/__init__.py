@@ -56,8 +56,8 @@ REGISTRY: dict[str, str] = {
     "search": "bench.search",
     "ingest": "bench.ingest",
     "resources": "bench.resources",
-    "matching": "bench.matching",  # added by the delivery work
-    "fanout": "bench.fanout",  # added by the delivery work
+    "matching": "bench.matching",
+    "fanout": "bench.fanout",
 }
 RESULTS_VERSION = 1
 

@@ -84,7 +84,7 @@ async def match(conn: aiosqlite.Connection, queries: QueryRepository) -> MatchSt
     stats.stems = len(docs)
     if not docs:
         return stats
-    plans = [(query_id, json.loads(plan)) for query_id, _fts, plan in await queries.candidates(conn, list(docs))]
+    plans = [(query_id, json.loads(plan)) for query_id, plan in await queries.candidates(conn, list(docs))]
     stats.candidates = len(plans)
     needed: dict[str, str] = {}
     for _query_id, plan in plans:
@@ -97,10 +97,12 @@ async def match(conn: aiosqlite.Connection, queries: QueryRepository) -> MatchSt
         for index, pk in await queries.batch_phrases(conn, [needed[key] for key in keys]):
             phrase_docs[keys[index]].add(pk)
     batch = BatchIndex(docs, phrase_docs)
-    pairs: list[tuple[int, int]] = []
+    matches: list[tuple[int, set[int]]] = []
     for query_id, plan in plans:
-        pairs.extend((query_id, pk) for pk in evaluate(plan, batch))
-    await queries.add_matches(conn, pairs)
-    stats.pairs = len(pairs)
+        found = evaluate(plan, batch)
+        if found:
+            matches.append((query_id, found))
+            stats.pairs += len(found)
+    await queries.add_matches(conn, matches)
     stats.distinct_phrases = len(keys)
     return stats

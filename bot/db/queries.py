@@ -10,7 +10,7 @@ every subscription. Stems come from SQLite's own tokenizer (a temporary FTS5 tab
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
@@ -152,14 +152,14 @@ class QueryRepository:
                 count += 1
         return count
 
-    async def candidates(self, conn: aiosqlite.Connection, stems: Sequence[str]) -> list[tuple[int, str, str]]:
-        """(id, fts, plan) of every query in use anchored on one of ``stems``."""
+    async def candidates(self, conn: aiosqlite.Connection, stems: Sequence[str]) -> list[tuple[int, str]]:
+        """(id, plan) of every query in use anchored on one of ``stems``."""
         async with conn.execute(
-            "SELECT q.id, q.fts, q.plan FROM queries q WHERE q.id IN ("
+            "SELECT q.id, q.plan FROM queries q WHERE q.id IN ("
             "  SELECT a.query_id FROM json_each(?) j JOIN query_anchors a ON a.stem = j.value)",
             (json.dumps(list(stems)),),
         ) as cursor:
-            return [(int(row[0]), row[1], row[2]) for row in await cursor.fetchall()]
+            return [(int(row[0]), row[1]) for row in await cursor.fetchall()]
 
     # --- the poll's batch, in temporary tables of the writer connection ---------------------------
 
@@ -211,5 +211,10 @@ class QueryRepository:
         ) as cursor:
             return [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
 
-    async def add_matches(self, conn: aiosqlite.Connection, pairs: Sequence[tuple[int, int]]) -> None:
-        await conn.executemany("INSERT INTO temp.match_pairs (query_id, paper_pk) VALUES (?, ?)", pairs)
+    async def add_matches(self, conn: aiosqlite.Connection, matches: Sequence[tuple[int, Iterable[int]]]) -> None:
+        """Store each query's matching papers as pairs; expanded by SQLite (json_each), since a large poll
+        yields millions of pairs and binding each from Python costs more than all of the matching."""
+        await conn.executemany(
+            "INSERT INTO temp.match_pairs (query_id, paper_pk) SELECT ?, value FROM json_each(?)",
+            [(query_id, json.dumps(list(pks))) for query_id, pks in matches],
+        )
