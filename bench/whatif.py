@@ -5,10 +5,9 @@ block, so ``bot.search.search`` (the real ``/search`` path) runs the candidate S
 --what-if`` reports each candidate's latency next to the real path's, and how often its top five equal the
 real path's (a candidate that changes results must say so).
 
-* ``rank-then-join``: rank inside FTS5 alone (rowid and bm25 only), keep the page, then join those few rows
-  to ``papers``. The real query joins every match to ``papers`` and carries all its columns through the
-  sorter before LIMIT. Same results except the tie-break on equal scores (rowid, i.e. first seen, instead
-  of listed_at). Used only for relevance order without filters; otherwise the real query runs.
+(``rank-then-join``, ranking inside FTS5 alone and joining only the page to ``papers``, was measured here
+and is now the real query.)
+
 * ``newest-N``: rank by bm25 only among the N newest matches (FTS5 walks the doclist backwards by rowid and
   stops), so cost no longer grows with how common a term is. Changes results for very common queries:
   "the most relevant of the last N matching papers".
@@ -32,52 +31,50 @@ SearchMethod = Callable[..., Coroutine[Any, Any, list[Paper]]]
 _WEIGHTS = ", ".join(str(weight) for weight in BM25_WEIGHTS)
 
 
-def _rank_then_join(original: SearchMethod, window: int | None) -> SearchMethod:
-    async def search(
-        self: PaperRepository,
-        fts_query: str,
-        *,
-        sort: SortOrder = "relevance",
-        filters: SearchFilters | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[Paper]:
-        where, _params = (filters or SearchFilters()).sql()
-        if sort != "relevance" or where:
-            return await original(self, fts_query, sort=sort, filters=filters, limit=limit, offset=offset)
-        if window is None:
-            inner = (
-                f"SELECT rowid AS pk, bm25(papers_fts, {_WEIGHTS}) AS score FROM papers_fts "
-                "WHERE papers_fts MATCH ? ORDER BY score, rowid DESC LIMIT ? OFFSET ?"
-            )
-        else:
-            inner = (
-                f"SELECT pk, score FROM (SELECT rowid AS pk, bm25(papers_fts, {_WEIGHTS}) AS score FROM papers_fts "
-                f"WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT {int(window)}) "
-                "ORDER BY score, pk DESC LIMIT ? OFFSET ?"
-            )
+Rank = Callable[[PaperRepository, str, int, int], Coroutine[Any, Any, list[Paper]]]
+
+
+def _relevance_only(rank: Rank) -> Callable[[SearchMethod], SearchMethod]:
+    """A candidate for unfiltered relevance searches; everything else goes to the real method."""
+
+    def wrap(original: SearchMethod) -> SearchMethod:
+        async def search(
+            self: PaperRepository,
+            fts_query: str,
+            *,
+            sort: SortOrder = "relevance",
+            filters: SearchFilters | None = None,
+            limit: int = 10,
+            offset: int = 0,
+        ) -> list[Paper]:
+            where, _params = (filters or SearchFilters()).sql()
+            if sort != "relevance" or where:
+                return await original(self, fts_query, sort=sort, filters=filters, limit=limit, offset=offset)
+            return await rank(self, fts_query, limit, offset)
+
+        return search
+
+    return wrap
+
+
+def _newest(window: int) -> Rank:
+    async def rank(self: PaperRepository, fts_query: str, limit: int, offset: int) -> list[Paper]:
+        inner = (
+            f"SELECT pk, score FROM (SELECT rowid AS pk, bm25(papers_fts, {_WEIGHTS}) AS score FROM papers_fts "
+            f"WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT {int(window)}) "
+            "ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+        )
         rows = await self.db.fetchall(
             f"SELECT {_SELECT}, m.score FROM ({inner}) m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
             (fts_query, limit, offset),
         )
         return [from_row(row) for row in rows]
 
-    return search
+    return rank
 
 
-def _window_title_first(original: SearchMethod, window: int) -> SearchMethod:
-    async def search(
-        self: PaperRepository,
-        fts_query: str,
-        *,
-        sort: SortOrder = "relevance",
-        filters: SearchFilters | None = None,
-        limit: int = 10,
-        offset: int = 0,
-    ) -> list[Paper]:
-        where, _params = (filters or SearchFilters()).sql()
-        if sort != "relevance" or where:
-            return await original(self, fts_query, sort=sort, filters=filters, limit=limit, offset=offset)
+def _window_title_first(window: int) -> Rank:
+    async def rank(self: PaperRepository, fts_query: str, limit: int, offset: int) -> list[Paper]:
         # bot.search.Query.fts() appends exclusions as ' NOT "..."' after the groups; tokens are lower-case,
         # so ' NOT ' cannot occur inside a quoted term.
         positive, *negative = fts_query.split(" NOT ")
@@ -106,14 +103,13 @@ def _window_title_first(original: SearchMethod, window: int) -> SearchMethod:
         by_pk = {row["pk"]: from_row(row) for row in rows}
         return [by_pk[pk] for pk in page if pk in by_pk]
 
-    return search
+    return rank
 
 
 VARIANTS: dict[str, Callable[[SearchMethod], SearchMethod]] = {
-    "rank-then-join": lambda original: _rank_then_join(original, None),
-    "newest-5000": lambda original: _rank_then_join(original, 5_000),
-    "newest-2000": lambda original: _rank_then_join(original, 2_000),
-    "window-title-2000": lambda original: _window_title_first(original, 2_000),
+    "newest-5000": _relevance_only(_newest(5_000)),
+    "newest-2000": _relevance_only(_newest(2_000)),
+    "window-title-2000": _relevance_only(_window_title_first(2_000)),
 }
 assert _ORDER["relevance"].startswith("score")  # the candidates assume relevance means bm25 first
 

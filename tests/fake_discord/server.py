@@ -96,7 +96,7 @@ class _Route:
 
 
 class _NoContent:
-    pass
+    """A handler's result meaning 204 No Content (distinct from a JSON ``null`` body)."""
 
 
 NO_CONTENT = _NoContent()
@@ -274,32 +274,25 @@ class FakeDiscord:
 
     # ---------------------------------------------------------------------------- world
 
-    def _resolve_guild(self, guild: FakeGuild | int | None) -> FakeGuild | None:
-        if guild is None:
+    @staticmethod
+    def _resolve(table: dict[int, Any], kind: str, item: Any) -> Any:
+        """``item`` (an object with an ``id``, or an id) looked up in ``table``; None stays None."""
+        if item is None:
             return None
-        gid = guild.id if isinstance(guild, FakeGuild) else int(guild)
+        key = int(item.id) if hasattr(item, "id") else int(item)
         try:
-            return self.guilds[gid]
+            return table[key]
         except KeyError:
-            raise KeyError(f"unknown guild {gid}") from None
+            raise KeyError(f"unknown {kind} {key}") from None
+
+    def _resolve_guild(self, guild: FakeGuild | int | None) -> FakeGuild | None:
+        return self._resolve(self.guilds, "guild", guild)
 
     def _resolve_user(self, user: FakeUser | int | None) -> FakeUser | None:
-        if user is None:
-            return None
-        uid = user.id if isinstance(user, FakeUser) else int(user)
-        try:
-            return self.users[uid]
-        except KeyError:
-            raise KeyError(f"unknown user {uid}") from None
+        return self._resolve(self.users, "user", user)
 
     def _resolve_channel(self, channel: FakeChannel | int | None) -> FakeChannel | None:
-        if channel is None:
-            return None
-        cid = channel.id if isinstance(channel, FakeChannel) else int(channel)
-        try:
-            return self.channels[cid]
-        except KeyError:
-            raise KeyError(f"unknown channel {cid}") from None
+        return self._resolve(self.channels, "channel", channel)
 
     def shard_for(self, guild_id: int | None) -> int:
         return 0 if guild_id is None else (guild_id >> 22) % self.shards
