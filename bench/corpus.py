@@ -33,7 +33,7 @@ from bench import fallback
 from bot.db import Database
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.models import Paper, Source
-from bot.search import parse_query
+from bot.query import parse_query
 
 if TYPE_CHECKING:
     from bench.context import Context

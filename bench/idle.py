@@ -45,7 +45,8 @@ async def _main(db_path: str | None, queries: list[str], idle_s: float) -> dict[
     topics = 0
     if db_path is not None:
         from bot.db import Database
-        from bot.search import parse_query, search
+        from bot.query import parse_query
+        from bot.search import search
 
         db = await Database.open(db_path)
         try:

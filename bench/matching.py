@@ -46,7 +46,7 @@ from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database
 from bot.delivery import enqueue
 from bot.models import Paper
-from bot.search import parse_query
+from bot.query import parse_query
 
 NAME = "matching"
 BATCH = 1_000

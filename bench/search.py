@@ -18,7 +18,8 @@ from bench.context import Context, latency_summary, percentile, ratio, run_async
 from bench.corpus import search_mix
 from bot.db import Database
 from bot.db.papers import from_row
-from bot.search import Query, Term, parse_query, search
+from bot.query import Query, Term, parse_query
+from bot.search import search
 
 NAME = "search"
 P95_TARGET_MS = 20.0

@@ -75,7 +75,7 @@ def _newest(window: int) -> Rank:
 
 def _window_title_first(window: int) -> Rank:
     async def rank(self: PaperRepository, fts_query: str, limit: int, offset: int) -> list[Paper]:
-        # bot.search.Query.fts() appends exclusions as ' NOT "..."' after the groups; tokens are lower-case,
+        # bot.query.Query.fts() appends exclusions as ' NOT "..."' after the groups; tokens are lower-case,
         # so ' NOT ' cannot occur inside a quoted term.
         positive, *negative = fts_query.split(" NOT ")
         title_query = f"title : ({positive})" + "".join(f" NOT {term}" for term in negative)

@@ -17,10 +17,11 @@ from typing import Any
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import Database, DatabaseError
+from bot.errors import UserError
 from bot.logs import setup_logging
 from bot.models import Paper, Source
 from bot.poller import Poller, PollReport, build_http, build_sources
-from bot.search import QueryError, search
+from bot.search import search
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -158,7 +159,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
                 source=source,
                 per_page=args.limit,
             )
-        except QueryError as error:
+        except UserError as error:
             raise UsageError(str(error).replace("`", "")) from None
     finally:
         await db.close()

@@ -19,7 +19,7 @@ from bot.db import Database
 from bot.db.feeds import Feed
 from bot.db.papers import StoreResult
 from bot.matching import MatchStats, match
-from bot.search import Query
+from bot.query import Query
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from bot import delivery
 from bot.db import Database
 from bot.db.feeds import Feed, FeedConfig
 from bot.errors import UserError
-from bot.search import Query, QueryError, parse_query
+from bot.query import Query, parse_query
 
 MAX_MIN_UPVOTES = 10_000
 
@@ -36,10 +36,7 @@ def timezone_suggestions(typed: str, limit: int = 25) -> list[str]:
 def normalise_config(config: FeedConfig, topic_text: str | None) -> tuple[FeedConfig, Query | None]:
     query = None
     if topic_text is not None and topic_text.strip():
-        try:
-            query = parse_query(topic_text, strict=True)
-        except QueryError as error:
-            raise UserError(f"That topic filter can't be used: {error}") from None
+        query = parse_query(topic_text, strict=True)
     if not 0 <= config.min_upvotes <= MAX_MIN_UPVOTES:
         raise UserError(f"Minimum upvotes must be between 0 and {MAX_MIN_UPVOTES:,}.")
     if not 0 <= config.digest_hour <= 23:

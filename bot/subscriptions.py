@@ -10,7 +10,8 @@ from bot import delivery
 from bot.db import Database
 from bot.db.topics import Topic
 from bot.errors import UserError
-from bot.search import Query, QueryError, count_matches, parse_query
+from bot.query import Query, QueryError, parse_query
+from bot.search import count_matches
 
 MAX_TOPICS = 25
 PREVIEW_DAYS = 30
@@ -24,15 +25,8 @@ class Subscribed:
     recent_matches: int
 
 
-def parse_topic(text: str) -> Query:
-    try:
-        return parse_query(text, strict=True)
-    except QueryError as error:
-        raise UserError(str(error)) from None
-
-
 async def subscribe(db: Database, user_id: int, text: str, *, now: datetime | None = None) -> Subscribed:
-    query = parse_topic(text)
+    query = parse_query(text, strict=True)
     canonical = query.canonical()
     async with db.transaction() as conn:
         if await db.topics.count_for_user(conn, user_id) >= MAX_TOPICS:

@@ -16,7 +16,8 @@ from bot.errors import UserError
 from bot.interactions import defer, send
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
-from bot.search import Query, QueryError, SearchPage, parse_query, search
+from bot.query import Query, parse_query
+from bot.search import SearchPage, search
 from bot.sources.http import SourceError
 from bot.views import Pager
 
@@ -32,13 +33,6 @@ SORT_NAMES = {"relevance": "relevance", "newest": "newest first", "upvotes": "mo
 
 def _user_cooldown(interaction: discord.Interaction) -> int:
     return interaction.user.id
-
-
-def parse_search(text: str) -> Query:
-    try:
-        return parse_query(text, strict=True)
-    except QueryError as error:
-        raise UserError(str(error)) from None
 
 
 class Papers(commands.Cog):
@@ -81,7 +75,7 @@ class Papers(commands.Cog):
         source: str | None = None,
         public: bool = False,
     ) -> None:
-        parsed = parse_search(query)  # bad input is answered privately, before anything is deferred
+        parsed = parse_query(query, strict=True)  # bad input is answered privately, before anything is deferred
         await defer(interaction, ephemeral=not public)
         since = datetime.now(UTC) - PERIODS[period] if period else None
         source_flag = SOURCES.get(source or "")

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot import render, subscriptions
 from bot.app import PaperBot
 from bot.interactions import defer, send
+from bot.query import parse_query
 from bot.subscriptions import MAX_TOPICS, PREVIEW_DAYS
 
 
@@ -24,7 +25,7 @@ class Topics(commands.Cog):
     @app_commands.describe(topic='e.g. diffusion models, "reward model" OR rlhf, robot -survey')
     @app_commands.checks.cooldown(5, 60.0, key=_user_cooldown)
     async def subscribe(self, interaction: discord.Interaction, topic: str) -> None:
-        subscriptions.parse_topic(topic)  # a bad topic is refused at once, before deferring
+        parse_query(topic, strict=True)  # a bad topic is refused at once, before deferring
         await defer(interaction, ephemeral=True)
         result = await subscriptions.subscribe(self.bot.db, interaction.user.id, topic)
         count = result.recent_matches

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.search import MAX_QUERY_CHARS
+from bot.query import MAX_QUERY_CHARS
 from tests.fake_discord import FakeHTTPError
 from tests.helpers.bot_harness import World
 from tests.helpers.factories import hf_item

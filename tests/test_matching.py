@@ -21,7 +21,7 @@ from bot.db.migrations import MIGRATIONS, TOKENIZER
 from bot.db.papers import StoreResult
 from bot.matching import BatchIndex, evaluate, match
 from bot.models import Paper
-from bot.search import QueryError, parse_query
+from bot.query import QueryError, parse_query
 from bot.subscriptions import subscribe, unsubscribe
 from tests.helpers.factories import make_paper
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bot.db import Database
 from bot.models import Source
-from bot.search import MAX_EXCLUDED, MAX_QUERY_CHARS, MAX_TERMS, QueryError, parse_query, search
+from bot.query import MAX_EXCLUDED, MAX_QUERY_CHARS, MAX_TERMS, QueryError, parse_query
+from bot.search import search
 from tests.helpers.factories import make_paper
 
 CORPUS = [

@@ -107,7 +107,7 @@ async def test_feed_config_is_validated_and_saved(db: Database) -> None:
         (FeedConfig(guild_id=1, channel_id=2, min_upvotes=-1), None, "between 0"),
         (FeedConfig(guild_id=1, channel_id=2, sources=Source(0)), None, "at least one source"),
         (FeedConfig(guild_id=1, channel_id=2), "NEAR(", None),
-        (FeedConfig(guild_id=1, channel_id=2), "***", "can't be used"),
+        (FeedConfig(guild_id=1, channel_id=2), "***", "nothing to search for"),
     ],
 )
 async def test_feed_validation(db: Database, config: FeedConfig, topic: str | None, fragment: str | None) -> None:

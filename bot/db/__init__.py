@@ -16,7 +16,15 @@ from typing import Any
 
 import aiosqlite
 
+from bot.db.deliveries import DeliveryRepository
+from bot.db.feeds import FeedRepository
+from bot.db.meta import MetaRepository
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.db.papers import PaperRepository
+from bot.db.queries import QueryRepository
+from bot.db.sources import SourceStateRepository
+from bot.db.topics import TopicRepository
+from bot.db.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +47,6 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
-        # Imported here to keep the repositories' modules free of import cycles.
-        from bot.db.deliveries import DeliveryRepository
-        from bot.db.feeds import FeedRepository
-        from bot.db.meta import MetaRepository
-        from bot.db.papers import PaperRepository
-        from bot.db.queries import QueryRepository
-        from bot.db.sources import SourceStateRepository
-        from bot.db.topics import TopicRepository
-        from bot.db.users import UserRepository
-
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
         self.meta = MetaRepository(self)

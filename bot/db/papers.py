@@ -208,7 +208,7 @@ class PaperRepository:
         limit: int = 10,
         offset: int = 0,
     ) -> list[Paper]:
-        """Papers matching an FTS5 expression built by ``bot.search`` (never raw user text)."""
+        """Papers matching an FTS5 expression built by ``bot.query`` (never raw user text)."""
         where, params = (filters or SearchFilters()).sql()
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
         if sort == "relevance":

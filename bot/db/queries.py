@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from bot.db.migrations import TOKENIZER
-from bot.search import Query, parse_query
+from bot.query import Query, parse_query
 
 if TYPE_CHECKING:
     from bot.db import Database
