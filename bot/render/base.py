@@ -1,0 +1,99 @@
+"""The building blocks every rendered message shares: Discord's limits, escaping, fitting text into them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+import discord
+
+from bot import text
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_MAX = 256
+DESCRIPTION_MAX = 4096
+FIELDS_MAX = 25
+FIELD_NAME_MAX = 256
+FIELD_VALUE_MAX = 1024
+FOOTER_MAX = 2048
+AUTHOR_MAX = 256
+MESSAGE_EMBED_CHARS = 6000
+MESSAGE_EMBEDS = 10
+CONTENT_MAX = 2000
+THREAD_NAME_MAX = 100
+CHOICE_NAME_MAX = 100
+
+HF_YELLOW = discord.Colour(0xFFD21E)
+ARXIV_RED = discord.Colour(0xB31B1B)
+NEUTRAL = discord.Colour(0x5865F2)
+WARNING = discord.Colour(0xE67E22)
+
+CARD_SUMMARY_CHARS = 700
+CARD_ABSTRACT_CHARS = 1500
+LIST_SUMMARY_CHARS = 220
+
+
+# Backslash first (LaTeX is full of them), then everything Discord gives meaning to: emphasis, code,
+# spoilers, masked links, quotes, headings, and "<" which starts mentions, channels and timestamps.
+_MARKDOWN = re.compile(r"([\\*_~`|\[\]<>#])")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+
+
+def escape(value: str) -> str:
+    """Text that renders as itself: no markdown, no mentions, no masked links, no headings."""
+    value = _MARKDOWN.sub(r"\\\1", text.clean(value))
+    return _MASS_MENTION.sub("@\u200b\\1", value)
+
+
+def fit(value: str, limit: int) -> str:
+    """``value`` cut to ``limit`` characters at a word boundary, never leaving a dangling escape."""
+    if len(value) <= limit:
+        return value
+    cut = text.truncate(value, limit)
+    body = cut.removesuffix(text.ELLIPSIS)
+    # An odd run of trailing backslashes would escape the ellipsis or be shown as a stray backslash.
+    trailing = len(body) - len(body.rstrip("\\"))
+    if trailing % 2:
+        body = body[:-1]
+    return body + text.ELLIPSIS if cut.endswith(text.ELLIPSIS) else body
+
+
+def plain(value: str, limit: int) -> str:
+    """For places Discord shows without markdown (footers, author names, choices, thread names)."""
+    return text.truncate(text.clean(value), limit)
+
+
+def authors_line(authors: Sequence[str], *, shown: int = 3, limit: int = FIELD_VALUE_MAX) -> str:
+    present = [name for name in authors if text.clean(name)]
+    if not present:
+        return "Unknown authors"
+    names = [escape(name) for name in present[:shown]]
+    rest = len(present) - len(names)
+    line = ", ".join(names) + (f" +{rest} more" if rest else "")
+    return fit(line, limit)
+
+
+def when(value: datetime | None, style: str = "D") -> str | None:
+    return None if value is None else discord.utils.format_dt(value, style)  # type: ignore[arg-type]
+
+
+def embed_chars(embed: discord.Embed | dict) -> int:
+    """Characters Discord counts towards the 6000 limit of a message."""
+    data = embed.to_dict() if isinstance(embed, discord.Embed) else embed
+    count = len(data.get("title", "")) + len(data.get("description", ""))
+    count += len(data.get("footer", {}).get("text", "")) + len(data.get("author", {}).get("name", ""))
+    for item in data.get("fields", []):
+        count += len(item.get("name", "")) + len(item.get("value", ""))
+    return count
+
+
+def choice_name(value: str) -> str:
+    return plain(value, CHOICE_NAME_MAX) or "…"
+
+
+_SNOWFLAKE = re.compile(r"^\d{15,22}$")
+
+
+def channel_mention(channel_id: int) -> str:
+    return f"<#{channel_id}>" if _SNOWFLAKE.match(str(channel_id)) else f"channel {channel_id}"
