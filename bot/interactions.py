@@ -38,7 +38,7 @@ async def send_private(interaction: discord.Interaction, content: str, **kwargs:
     if not interaction.response.is_done():
         await interaction.response.send_message(content, ephemeral=True, **kwargs)
         return
-    if interaction.extras.get(_PRIVATE_DEFER) is False and not interaction.extras.get("paperbot_answered"):
+    if interaction.extras.get(_PRIVATE_DEFER) is False:
         # The public "thinking…" placeholder would turn this into a public message: remove it first.
         try:
             await interaction.delete_original_response()
@@ -47,5 +47,6 @@ async def send_private(interaction: discord.Interaction, content: str, **kwargs:
     await interaction.followup.send(content, ephemeral=True, **kwargs)
 
 
-def mark_answered(interaction: discord.Interaction) -> None:
-    interaction.extras["paperbot_answered"] = True
+def per_user(interaction: discord.Interaction) -> int:
+    """Cooldown key: each member has their own budget, so one busy user never slows down the others."""
+    return interaction.user.id

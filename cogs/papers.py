@@ -13,7 +13,7 @@ from bot import render
 from bot.app import PaperBot
 from bot.db.papers import SearchFilters
 from bot.errors import UserError
-from bot.interactions import defer, send
+from bot.interactions import defer, per_user, send
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
 from bot.query import Query, parse_query
@@ -29,10 +29,6 @@ PERIODS = {"today": timedelta(days=1), "week": timedelta(days=7), "month": timed
 PERIOD_NAMES = {"today": "today", "week": "this week", "month": "this month"}
 SOURCES = {"huggingface": Source.HF, "arxiv": Source.ARXIV}
 SORT_NAMES = {"relevance": "relevance", "newest": "newest first", "upvotes": "most upvoted"}
-
-
-def _user_cooldown(interaction: discord.Interaction) -> int:
-    return interaction.user.id
 
 
 class Papers(commands.Cog):
@@ -64,7 +60,7 @@ class Papers(commands.Cog):
             app_commands.Choice(name="arXiv", value="arxiv"),
         ],
     )
-    @app_commands.checks.cooldown(4, 20.0, key=_user_cooldown)
+    @app_commands.checks.cooldown(4, 20.0, key=per_user)
     async def search(
         self,
         interaction: discord.Interaction,
@@ -153,7 +149,7 @@ class Papers(commands.Cog):
 
     @app_commands.command(name="paper", description="Show one paper by arXiv id or link")
     @app_commands.describe(id="An arXiv id (2401.12345, 2401.12345v2) or an arxiv.org / huggingface.co paper link")
-    @app_commands.checks.cooldown(6, 30.0, key=_user_cooldown)
+    @app_commands.checks.cooldown(6, 30.0, key=per_user)
     async def paper(self, interaction: discord.Interaction, id: str) -> None:
         paper_id = parse_reference(id)
         local = await self.bot.db.papers.get(paper_id)

@@ -8,13 +8,9 @@ from discord.ext import commands
 
 from bot import render, subscriptions
 from bot.app import PaperBot
-from bot.interactions import defer, send
+from bot.interactions import defer, per_user, send
 from bot.query import parse_query
 from bot.subscriptions import MAX_TOPICS, PREVIEW_DAYS
-
-
-def _user_cooldown(interaction: discord.Interaction) -> int:
-    return interaction.user.id
 
 
 class Topics(commands.Cog):
@@ -23,7 +19,7 @@ class Topics(commands.Cog):
 
     @app_commands.command(name="subscribe", description="Get new papers on a topic by DM (same syntax as /search)")
     @app_commands.describe(topic='e.g. diffusion models, "reward model" OR rlhf, robot -survey')
-    @app_commands.checks.cooldown(5, 60.0, key=_user_cooldown)
+    @app_commands.checks.cooldown(5, 60.0, key=per_user)
     async def subscribe(self, interaction: discord.Interaction, topic: str) -> None:
         parse_query(topic, strict=True)  # a bad topic is refused at once, before deferring
         await defer(interaction, ephemeral=True)
