@@ -19,6 +19,7 @@ class Status:
     enabled_sources: list[str]
     next_poll_at: datetime | None
     poll_interval: int
+    guild_id: int | None = None  # asked in a server: its feeds and posts are part of the report
     guild_feeds: list[Feed] = field(default_factory=list)
     guild_deliveries: Counts = field(default_factory=Counts)
     your_dms: Counts = field(default_factory=Counts)
@@ -43,6 +44,7 @@ async def collect(
         enabled_sources=enabled_sources,
         next_poll_at=next_poll_at,
         poll_interval=poll_interval,
+        guild_id=guild_id,
         guild_feeds=await db.feeds.for_guild(guild_id) if guild_id else [],
         guild_deliveries=await db.deliveries.counts(guild_id=guild_id) if guild_id else Counts(),
         your_dms=await db.deliveries.counts(user_id=user_id) if user_id else Counts(),

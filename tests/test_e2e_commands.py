@@ -357,7 +357,8 @@ async def test_status_reports_sources_archive_and_next_poll(world: World) -> Non
     assert "✅ **Hugging Face**: last successful poll <t:" in fields["Sources"]
     assert "✅ **arXiv**" in fields["Sources"]
     assert fields["Next poll"].startswith("<t:")
-    assert "0 feed(s), 0 paused" in fields["This server"]
+    assert fields["Next poll"].endswith("(every hour)")  # POLL_INTERVAL_SECONDS=3600, said for people
+    assert "0 feeds, 0 paused" in fields["This server"]
 
 
 async def test_status_shows_a_failing_source(world: World) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import discord
@@ -76,6 +76,51 @@ def authors_line(authors: Sequence[str], *, shown: int = 3, limit: int = FIELD_V
 
 def when(value: datetime | None, style: str = "D") -> str | None:
     return None if value is None else discord.utils.format_dt(value, style)  # type: ignore[arg-type]
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 feed``, ``2 feeds``, ``1,200 papers``: counts read as sentences, never as ``feed(s)``."""
+    return f"{count:,} {noun if count == 1 else many or noun + 's'}"
+
+
+_UNITS = (("day", 86_400), ("hour", 3_600), ("minute", 60), ("second", 1))
+
+
+def duration(seconds: float) -> str:
+    """The two largest units, rounded down: ``15 minutes``, ``1 hour 30 minutes``, ``2 days 3 hours``."""
+    left = max(0, int(seconds))
+    parts = []
+    for name, size in _UNITS:
+        amount, left = divmod(left, size)
+        if amount:
+            parts.append(plural(amount, name))
+    return " ".join(parts[:2]) or "0 seconds"
+
+
+def every(seconds: float) -> str:
+    """``every 15 minutes``, and ``every hour`` rather than ``every 1 hour``."""
+    length = duration(seconds)
+    single = length.startswith("1 ") and " " not in length[2:]
+    return f"every {length[2:]}" if single else f"every {length}"
+
+
+def fit_lines(lines: Sequence[str], limit: int, *, more: Callable[[int], str] | None = None) -> str:
+    """As many whole lines as fit in ``limit``, then one line saying how many were left out.
+
+    Cutting inside a line could split a mention or a link; dropping whole lines keeps every shown one intact.
+    """
+    joined = "\n".join(lines)
+    if len(joined) <= limit:
+        return joined
+    left_out = more or (lambda count: f"… and {count:,} more")
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        if size + len(line) + 1 + len(left_out(len(lines) - index - 1)) > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return fit("\n".join([*kept, left_out(len(lines) - len(kept))]), limit)
 
 
 def embed_chars(embed: discord.Embed | dict) -> int:

@@ -1,0 +1,30 @@
+"""/help: every command in one short card."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.render.base import NEUTRAL
+
+HELP = [
+    ("/search `query`", 'Search the archive: words, `"phrases"`, `OR`, `-exclude`; sort and filter options.'),
+    ("/paper `id`", "One paper's full card, by arXiv id or arxiv.org / huggingface.co link."),
+    ("/trending", "The most upvoted papers of today, this week or this month."),
+    ("/subscribe `topic`", "Get new papers on a topic by DM (same syntax as /search)."),
+    ("/unsubscribe `topic`", "Stop following a topic."),
+    ("/subscriptions", "The topics you follow."),
+    ("/feed add · remove · list", "Automatic posts in a channel (Manage Server only)."),
+    ("/status", "Is the bot healthy: sources, last poll, archive size."),
+]
+
+
+def help_embed() -> discord.Embed:
+    embed = discord.Embed(
+        title="paperbot",
+        description="New research papers from Hugging Face Daily Papers and arXiv, right in Discord.",
+        colour=NEUTRAL,
+    )
+    for name, value in HELP:
+        embed.add_field(name=name, value=value, inline=False)
+    embed.set_footer(text='Search tips: every word is required · "exact phrase" · robot OR drone · -survey')
+    return embed

@@ -1,0 +1,80 @@
+"""/status: the bot's health as a member would want to read it."""
+
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.db.sources import SourceState
+from bot.render.base import (
+    FIELD_VALUE_MAX,
+    NEUTRAL,
+    channel_mention,
+    escape,
+    every,
+    fit,
+    fit_lines,
+    plural,
+    when,
+)
+from bot.status import Status
+
+SOURCE_LABELS = {"huggingface": "Hugging Face", "arxiv": "arXiv"}
+ERROR_CHARS = 300
+REASON_CHARS = 200
+PAUSED_SHOWN = 5
+
+# The HTTP client counts tries as "after N attempts", also when N is 1; errors stored earlier say it too.
+_ONE_ATTEMPTS = re.compile(r"\b1 attempts\b")
+
+
+def source_error(message: str) -> str:
+    return fit(escape(_ONE_ATTEMPTS.sub("1 attempt", message)), ERROR_CHARS)
+
+
+def source_line(state: SourceState) -> str:
+    label = escape(SOURCE_LABELS.get(state.name, state.name))
+    if state.last_error:
+        since = when(state.last_error_at, "R") or "recently"
+        retry = f"; next try {when(state.next_attempt_at, 'R')}" if state.next_attempt_at else ""
+        return f"⚠️ **{label}**: failing since {since}: {source_error(state.last_error)}{retry}"
+    if state.last_success_at is None:
+        return f"⏳ **{label}**: not polled yet"
+    count = f", {plural(state.last_count, 'paper')} in the last fresh response" if state.last_count is not None else ""
+    return f"✅ **{label}**: last successful poll {when(state.last_success_at, 'R')}{count}"
+
+
+def _server_lines(report: Status) -> list[str]:
+    paused = [feed for feed in report.guild_feeds if not feed.enabled]
+    counts = report.guild_deliveries
+    lines = [
+        f"{plural(len(report.guild_feeds), 'feed')}, {len(paused):,} paused",
+        f"Posts: {counts.pending:,} pending · {counts.sent_24h:,} sent in 24 h · {counts.failed:,} failed",
+    ]
+    lines += [
+        f"⛔ {channel_mention(feed.channel_id)}: {fit(escape(feed.disabled_reason or 'unknown reason'), REASON_CHARS)}"
+        for feed in paused[:PAUSED_SHOWN]
+    ]
+    if len(paused) > PAUSED_SHOWN:
+        lines.append(f"… and {len(paused) - PAUSED_SHOWN:,} more paused (`/feed list` shows all)")
+    return lines
+
+
+def status_embed(report: Status) -> discord.Embed:
+    embed = discord.Embed(title="paperbot status", colour=NEUTRAL)
+    embed.add_field(name="Up since", value=when(report.started_at, "R") or "-", inline=True)
+    embed.add_field(name="Papers stored", value=f"{report.papers:,}", inline=True)
+    next_poll = when(report.next_poll_at, "R") if report.next_poll_at else "not scheduled"
+    embed.add_field(name="Next poll", value=f"{next_poll} ({every(report.poll_interval)})", inline=True)
+    sources = fit_lines([source_line(state) for state in report.sources], FIELD_VALUE_MAX)
+    embed.add_field(name="Sources", value=sources or "none enabled", inline=False)
+    if report.guild_id is not None:
+        embed.add_field(name="This server", value=fit_lines(_server_lines(report), FIELD_VALUE_MAX), inline=False)
+    dms = report.your_dms
+    if dms.pending or dms.sent_24h or dms.failed or report.dms_paused:
+        line = f"{dms.pending:,} pending · {dms.sent_24h:,} sent in 24 h · {dms.failed:,} failed"
+        if report.dms_paused:
+            line += "\n📭 paused: Discord refused my last DM to you"
+        embed.add_field(name="Your topic DMs", value=line, inline=False)
+    return embed
