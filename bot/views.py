@@ -1,4 +1,4 @@
-"""Interactive message components: Previous/Next paging for search results."""
+"""Interactive message components: Previous/Next paging for search results and long lists."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import discord
+
+from bot.interactions import send_private
+from bot.render.base import pager_failure, pager_refusal
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +31,12 @@ class Pager(discord.ui.View):
         fetch: PageFetcher,
         has_more: bool,
         origin: discord.Interaction,
+        command: str,
         timeout: float = PAGE_TIMEOUT,
     ) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
+        self.command = command  # named in what a stranger or a failure is told
         self.fetch = fetch
         self.page = 0
         self.origin = origin
@@ -44,10 +49,7 @@ class Pager(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await interaction.response.send_message(
-            "Only the person who ran this search can page through it. Run `/search` yourself to explore.",
-            ephemeral=True,
-        )
+        await interaction.response.send_message(pager_refusal(self.command), ephemeral=True)
         return False
 
     async def _show(self, interaction: discord.Interaction, page: int) -> None:
@@ -74,7 +76,5 @@ class Pager(discord.ui.View):
             log.debug("could not disable expired pager buttons: %s", error)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Pager]) -> None:
-        log.exception("pager button failed for user %s", interaction.user.id, exc_info=error)
-        from bot.interactions import send_private
-
-        await send_private(interaction, "Something went wrong turning the page; please run the search again.")
+        log.exception("pager button failed for /%s, user %s", self.command, interaction.user.id, exc_info=error)
+        await send_private(interaction, pager_failure(self.command))

@@ -12,28 +12,25 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import feeds, render
+from bot import feeds
 from bot.app import PaperBot
-from bot.db.feeds import Feed, FeedConfig
+from bot.db.feeds import FeedConfig
 from bot.errors import UserError
 from bot.interactions import send
 from bot.models import Source
+from bot.render import feeds as feed_text
+from bot.views import Pager
 
 log = logging.getLogger(__name__)
 
 SOURCE_CHOICES = {"both": Source.HF | Source.ARXIV, "huggingface": Source.HF, "arxiv": Source.ARXIV}
-SOURCE_NAMES = {
-    int(Source.HF | Source.ARXIV): "Hugging Face and arXiv",
-    int(Source.HF): "Hugging Face",
-    int(Source.ARXIV): "arXiv",
-}
 
 
 def require_manage_server(interaction: discord.Interaction) -> None:
     if interaction.guild is None:
-        raise UserError("Feeds belong to a server channel; use this command in a server.")
+        raise UserError(feed_text.NOT_IN_SERVER)
     if not interaction.permissions.manage_guild:
-        raise UserError("You need the **Manage Server** permission to manage feeds.")
+        raise UserError(feed_text.NEED_MANAGE_SERVER)
 
 
 def missing_bot_permissions(channel: discord.abc.GuildChannel, *, threads: bool) -> list[str]:
@@ -48,26 +45,6 @@ def missing_bot_permissions(channel: discord.abc.GuildChannel, *, threads: bool)
             "send_messages_in_threads": "Send Messages in Threads",
         }
     return [label for name, label in needed.items() if not getattr(have, name)]
-
-
-def describe(feed: Feed) -> str:
-    what = f"papers matching **{render.escape(feed.topic)}**" if feed.topic else "every new paper"
-    parts = [f"{what} from {SOURCE_NAMES.get(int(feed.sources), 'both sources')}"]
-    if feed.min_upvotes:
-        parts.append(f"with at least {feed.min_upvotes:,} upvotes")
-    if feed.mode == "digest":
-        parts.append(f"as a daily digest at {feed.digest_hour:02d}:00 {feed.timezone}")
-    else:
-        parts.append("as each one appears")
-    if feed.threads:
-        parts.append("with a discussion thread on each")
-    return ", ".join(parts)
-
-
-def status_line(feed: Feed) -> str:
-    if feed.enabled:
-        return "✅ active"
-    return f"⛔ paused: {render.escape(feed.disabled_reason or 'unknown reason')} (run `/feed add` here to resume)"
 
 
 @app_commands.guild_only()
@@ -116,13 +93,10 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         require_manage_server(interaction)
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
-            raise UserError("Feeds post to text or announcement channels. Pick one with the `channel` option.")
+            raise UserError(feed_text.NOT_TEXT_CHANNEL)
         missing = missing_bot_permissions(target, threads=threads)
         if missing:
-            raise UserError(
-                f"I can't post in {target.mention}: I need {', '.join(f'**{name}**' for name in missing)} there. "
-                "Grant them to my role (or in the channel's permissions) and run this again."
-            )
+            raise UserError(feed_text.cannot_post(target.id, missing))
         config = FeedConfig(
             guild_id=target.guild.id,
             channel_id=target.id,
@@ -145,14 +119,7 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
             feed.channel_id,
             interaction.user.id,
         )
-        verb = "will now get" if created else "now gets"
-        if saved.backfilled:
-            start = f"Posting today's top {saved.backfilled} now; after that, new papers only."
-        elif backfill:
-            start = "Nothing from today matches yet; new papers will follow as they appear."
-        else:
-            start = "New papers only: nothing already listed is posted."
-        await send(interaction, content=f"📬 {target.mention} {verb} {describe(feed)}. {start}", ephemeral=True)
+        await send(interaction, content=feed_text.feed_saved(saved, backfill=backfill), ephemeral=True)
 
     @add.autocomplete("timezone")
     async def _timezones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -164,13 +131,13 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         require_manage_server(interaction)
         target_id = channel.id if channel else interaction.channel_id
         if target_id is None:
-            raise UserError("Pick the channel whose feed you want to remove.")
+            raise UserError(feed_text.PICK_CHANNEL)
         feed = await self.bot.db.feeds.get(target_id)
         if feed is None or feed.guild_id != interaction.guild_id:
-            raise UserError("There is no feed in that channel. `/feed list` shows this server's feeds.")
+            raise UserError(feed_text.NO_FEED_THERE)
         await feeds.remove_feed(self.bot.db, target_id)
         log.info("feed removed in guild %s channel %s by user %s", feed.guild_id, feed.channel_id, interaction.user.id)
-        await send(interaction, content=f"🗑️ Removed the feed in {render.channel_mention(target_id)}.", ephemeral=True)
+        await send(interaction, content=feed_text.feed_removed(target_id), ephemeral=True)
 
     @app_commands.command(name="list", description="Show this server's feeds")
     async def list(self, interaction: discord.Interaction) -> None:
@@ -178,19 +145,28 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         assert interaction.guild_id is not None
         server_feeds = await self.bot.db.feeds.for_guild(interaction.guild_id)
         if not server_feeds:
-            await send(interaction, content="This server has no feeds yet. `/feed add` starts one.", ephemeral=True)
+            await send(interaction, content=feed_text.NO_FEEDS, ephemeral=True)
             return
-        embed = discord.Embed(title=f"Feeds in this server ({len(server_feeds)})", colour=render.NEUTRAL)
-        for feed in server_feeds[: render.FIELDS_MAX]:
-            value = render.fit(f"{describe(feed)}\n{status_line(feed)}", render.FIELD_VALUE_MAX)
-            name = render.escape(f"#{self._channel_name(feed.channel_id)}")
-            embed.add_field(name=name, value=value, inline=False)
-        await send(interaction, embed=embed, ephemeral=True)
+        names = {feed.channel_id: getattr(self.bot.get_channel(feed.channel_id), "name", None) for feed in server_feeds}
+        pages = feed_text.feed_page_count(len(server_feeds))
+        first = feed_text.feed_list(server_feeds, names)
+        if pages == 1:
+            await send(interaction, embed=first, ephemeral=True)
+            return
 
-    def _channel_name(self, channel_id: int) -> str:
-        channel = self.bot.get_channel(channel_id)
-        name = getattr(channel, "name", None) or str(channel_id)
-        return render.plain(name, 90)
+        async def fetch(page: int) -> tuple[discord.Embed, bool]:
+            return feed_text.feed_list(server_feeds, names, page=page), page + 1 < pages
+
+        view = Pager(
+            owner_id=interaction.user.id,
+            fetch=fetch,
+            has_more=True,
+            origin=interaction,
+            command="feed list",
+            timeout=self.bot.pager_timeout,
+        )
+        self.bot.live_views.add(view)
+        await send(interaction, embed=first, view=view, ephemeral=True)
 
 
 async def setup(bot: PaperBot) -> None:

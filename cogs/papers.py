@@ -116,6 +116,7 @@ class Papers(commands.Cog):
             fetch=fetch,
             has_more=first.has_more,
             origin=interaction,
+            command="search",
             timeout=self.bot.pager_timeout,
         )
         self.bot.live_views.add(view)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from bot import feeds
+from bot.db.feeds import FeedConfig
 from bot.query import MAX_QUERY_CHARS
 from tests.fake_discord import FakeHTTPError
 from tests.helpers.bot_harness import World
@@ -79,7 +81,7 @@ async def test_search_pages_with_buttons_only_for_the_owner(world: World) -> Non
     await stranger.wait_done()
     refusal = only(stranger)
     assert refusal.ephemeral
-    assert "Only the person who ran this search" in refusal.content
+    assert "Only the person who ran this `/search` can page through it" in refusal.content
     assert "Page 2" in first.embeds[0]["footer"]["text"]  # unchanged
 
 
@@ -300,6 +302,44 @@ async def test_feed_add_list_remove(world: World) -> None:
     assert "Removed the feed" in only(removed).content
     again = await world.run("feed remove", {"channel": world.news}, user=world.admin)
     assert "There is no feed in that channel" in only(again).content
+
+
+async def test_feed_list_pages_through_every_feed(world: World) -> None:
+    channels = [world.fake.add_text_channel(world.guild.id, f"feed-{index:02d}") for index in range(30)]
+    for index, channel in enumerate(channels):
+        config = FeedConfig(guild_id=world.guild.id, channel_id=channel.id, min_upvotes=index)
+        await feeds.save_feed(world.bot.db, config, None)
+    inter = await world.run("feed list", user=world.admin)
+    message = only(inter)
+    assert message.ephemeral
+    seen: list[str] = []
+    footers: list[str] = []
+    while True:
+        embed = message.embeds[0]
+        assert embed["title"] == "Feeds in this server (30)"
+        seen += [item["name"] for item in embed["fields"]]
+        footers.append(embed["footer"]["text"])
+        previous, following = message.components[0]["components"]
+        assert previous.get("disabled", False) is (len(footers) == 1)
+        if following.get("disabled", False):
+            break
+        click = await world.fake.click(message, following["custom_id"], user=world.admin)
+        await click.wait_done()
+        assert click.error is None
+    assert seen == [f"\\#feed-{index:02d}" for index in range(30)]  # every feed, in order, none twice
+    assert footers == [
+        "Page 1 of 3 · feeds 1–10 of 30",
+        "Page 2 of 3 · feeds 11–20 of 30",
+        "Page 3 of 3 · feeds 21–30 of 30",
+    ]
+
+
+async def test_feed_list_of_one_page_has_no_buttons(world: World) -> None:
+    await world.run("feed add", {"min_upvotes": 1}, user=world.admin, channel=world.news)
+    message = only(await world.run("feed list", user=world.admin))
+    assert "with at least 1 upvote," in message.embeds[0]["fields"][0]["value"]
+    assert not message.components
+    assert "footer" not in message.embeds[0]
 
 
 async def test_feed_defaults_to_this_channel_and_updates_in_place(world: World) -> None:

@@ -142,3 +142,12 @@ _SNOWFLAKE = re.compile(r"^\d{15,22}$")
 
 def channel_mention(channel_id: int) -> str:
     return f"<#{channel_id}>" if _SNOWFLAKE.match(str(channel_id)) else f"channel {channel_id}"
+
+
+def pager_refusal(command: str) -> str:
+    """Previous/Next belong to whoever ran the command; everyone else is told how to get their own."""
+    return f"Only the person who ran this `/{command}` can page through it. Run `/{command}` yourself to explore."
+
+
+def pager_failure(command: str) -> str:
+    return f"Something went wrong turning the page; please run `/{command}` again."
