@@ -10,7 +10,7 @@ from bot import render, subscriptions
 from bot.app import PaperBot
 from bot.interactions import defer, per_user, send
 from bot.query import parse_query
-from bot.subscriptions import MAX_TOPICS, PREVIEW_DAYS
+from bot.render import topics as topic_text
 
 
 class Topics(commands.Cog):
@@ -24,26 +24,13 @@ class Topics(commands.Cog):
         parse_query(topic, strict=True)  # a bad topic is refused at once, before deferring
         await defer(interaction, ephemeral=True)
         result = await subscriptions.subscribe(self.bot.db, interaction.user.id, topic)
-        count = result.recent_matches
-        lines = [f"✅ You now follow **{render.escape(result.query.canonical())}**."]
-        if count:
-            lines.append(
-                f"It would have matched **{count:,}** paper{'s' if count != 1 else ''} "
-                f"in the last {PREVIEW_DAYS} days; new matches will come to you by DM."
-            )
-        else:
-            lines.append(
-                f"No paper of the last {PREVIEW_DAYS} days matches it yet. Check the spelling, or broaden it "
-                "with OR (`/search` shows what a topic finds)."
-            )
-        lines += [f"-# {render.escape(note)}" for note in result.query.notes]
-        await send(interaction, content="\n".join(lines), ephemeral=True)
+        await send(interaction, content=topic_text.subscribed(result), ephemeral=True)
 
     @app_commands.command(name="unsubscribe", description="Stop following one of your topics")
     @app_commands.describe(topic="One of your topics (start typing to pick it)")
     async def unsubscribe(self, interaction: discord.Interaction, topic: str) -> None:
         removed = await subscriptions.unsubscribe(self.bot.db, interaction.user.id, topic)
-        await send(interaction, content=f"🗑️ You no longer follow **{render.escape(removed.query)}**.", ephemeral=True)
+        await send(interaction, content=topic_text.unsubscribed(removed), ephemeral=True)
 
     @unsubscribe.autocomplete("topic")
     async def _topic_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -57,23 +44,9 @@ class Topics(commands.Cog):
     async def list_topics(self, interaction: discord.Interaction) -> None:
         topics = await self.bot.db.topics.for_user(interaction.user.id)
         if not topics:
-            await send(
-                interaction,
-                content="You don't follow any topics yet. `/subscribe topic:diffusion models` starts one.",
-                ephemeral=True,
-            )
+            await send(interaction, content=topic_text.NO_TOPICS, ephemeral=True)
             return
-        lines = [
-            f"{number}. **{render.escape(topic.query)}** · since {render.when(topic.created_at)}"
-            for number, topic in enumerate(topics, start=1)
-        ]
-        embed = discord.Embed(
-            title=f"Your topics ({len(topics)} of {MAX_TOPICS})",
-            description="\n".join(lines),
-            colour=render.NEUTRAL,
-        )
-        embed.set_footer(text="New matching papers arrive by DM · /unsubscribe removes a topic")
-        await send(interaction, embed=embed, ephemeral=True)
+        await send(interaction, embed=topic_text.topic_list(topics), ephemeral=True)
 
 
 async def setup(bot: PaperBot) -> None:

@@ -232,7 +232,7 @@ async def test_subscribe_reports_recent_matches(world: World) -> None:
     message = only(inter)
     assert message.ephemeral
     assert "You now follow **reinforcement**" in message.content
-    assert "would have matched **1** paper in the last 30 days" in message.content
+    assert "would have matched **1 paper** in the last 30 days" in message.content
 
 
 async def test_subscribe_duplicate_punctuation_and_limit(world: World) -> None:
