@@ -5,16 +5,24 @@ The query language itself lives in ``bot.query`` (below the database, which stor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.db.papers import SearchFilters, SortOrder
 from bot.models import Paper, Source
 from bot.query import Query, parse_query
+from bot.sources.http import SourceError
 
 if TYPE_CHECKING:
     from bot.db import Database
+    from bot.sources.hf import HuggingFaceSource
+
+log = logging.getLogger(__name__)
+
+# The periods /search and /trending offer, by the value of their choice.
+PERIODS = {"today": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
 
 
 @dataclass
@@ -46,3 +54,49 @@ async def search(
 
 async def count_matches(db: Database, query: Query, *, since: datetime | None = None) -> int:
     return await db.papers.count_matches(query.fts(), SearchFilters(since=since))
+
+
+@dataclass
+class Fallback:
+    """What Hugging Face search found for a query the archive has nothing for."""
+
+    query: Query
+    papers: list[Paper]
+    answered: bool = True  # False: Hugging Face search failed, so "nothing" means "don't know"
+
+
+async def search_hugging_face(db: Database, hf: HuggingFaceSource, query: Query, *, limit: int = 5) -> Fallback:
+    """Nothing local matched: ask Hugging Face's search and keep what it knows, so the next search finds it here."""
+    words = " ".join(" ".join(term.tokens) for term in query.terms)  # its search has no operators
+    try:
+        papers = await hf.search(words, limit=limit)
+    except SourceError as error:
+        log.warning("hugging face search failed for %r: %s", words, error)
+        return Fallback(query=query, papers=[], answered=False)
+    if papers:
+        async with db.transaction() as conn:
+            await db.papers.upsert(conn, papers)
+    return Fallback(query=query, papers=papers)
+
+
+@dataclass
+class Trending:
+    period: str  # a key of PERIODS
+    papers: list[Paper] = field(default_factory=list)
+    # Set when today had nothing yet and the latest listed day is shown instead.
+    since_day: datetime | None = None
+
+
+async def trending(db: Database, period: str, *, limit: int = 10, now: datetime | None = None) -> Trending:
+    """The most upvoted papers listed in the period; for "today", the latest day with a list if today has none."""
+    since = (now or datetime.now(UTC)) - PERIODS[period]
+    papers = await db.papers.top(filters=SearchFilters(since=since), limit=limit)
+    if papers or period != "today":
+        return Trending(period=period, papers=papers)
+    # Weekends and early mornings (UTC) have no new list yet: show the latest day that has one.
+    latest = await db.papers.latest_listed_at()
+    if latest is None:
+        return Trending(period=period)
+    day = latest.replace(hour=0, minute=0, second=0, microsecond=0)
+    papers = await db.papers.top(filters=SearchFilters(since=day), limit=limit)
+    return Trending(period=period, papers=papers, since_day=day if papers else None)

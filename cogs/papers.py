@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import discord
 from discord import app_commands
@@ -11,24 +10,18 @@ from discord.ext import commands
 
 from bot import render
 from bot.app import PaperBot
-from bot.db.papers import SearchFilters
 from bot.errors import UserError
 from bot.interactions import defer, per_user, send
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
-from bot.query import Query, parse_query
-from bot.search import SearchPage, search
-from bot.sources.http import SourceError
+from bot.query import parse_query
+from bot.render import search as search_text
+from bot.search import PERIODS, SearchPage, search, search_hugging_face, trending
 from bot.views import Pager
-
-log = logging.getLogger(__name__)
 
 PER_PAGE = 5
 TRENDING_COUNT = 10
-PERIODS = {"today": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
-PERIOD_NAMES = {"today": "today", "week": "this week", "month": "this month"}
 SOURCES = {"huggingface": Source.HF, "arxiv": Source.ARXIV}
-SORT_NAMES = {"relevance": "relevance", "newest": "newest first", "upvotes": "most upvoted"}
 
 
 class Papers(commands.Cog):
@@ -88,28 +81,18 @@ class Papers(commands.Cog):
                 per_page=PER_PAGE,
             )
 
-        def show(result: SearchPage) -> discord.Embed:
-            return render.paper_list(
-                f"🔎 {parsed.canonical()}",
-                result.papers,
-                start=result.page * PER_PAGE + 1,
-                footer=f"Page {result.page + 1} · {SORT_NAMES.get(sort, sort)} · /paper <id> shows a full card",
-                notes=parsed.notes if result.page == 0 else (),
-            )
-
         async def fetch(page: int) -> tuple[discord.Embed, bool]:
             result = await results(page)
-            return show(result), result.has_more
+            return search_text.search_page(result, sort=sort), result.has_more
 
         first = await results(0)
         if not first.papers:
-            filtered = since is not None or min_upvotes is not None or source_flag is not None
-            if filtered:
-                raise UserError(
-                    f"Nothing in my archive matches **{parsed.canonical()}** with those filters. "
-                    "Try without the period, upvote or source filter."
-                )
-            await self._fallback(interaction, parsed, public=public)
+            if since is not None or min_upvotes is not None or source_flag is not None:
+                raise UserError(search_text.nothing_with_filters(parsed))
+            found = await search_hugging_face(self.bot.db, self.bot.hf, parsed, limit=PER_PAGE)
+            if not found.papers:
+                raise UserError(search_text.no_fallback(found))
+            await send(interaction, embed=search_text.fallback_list(found), ephemeral=not public)
             return
         view = Pager(
             owner_id=interaction.user.id,
@@ -120,33 +103,7 @@ class Papers(commands.Cog):
             timeout=self.bot.pager_timeout,
         )
         self.bot.live_views.add(view)
-        await send(interaction, embed=show(first), view=view, ephemeral=not public)
-
-    async def _fallback(self, interaction: discord.Interaction, parsed: Query, *, public: bool) -> None:
-        """Nothing local matched: ask Hugging Face's search, store what it knows, and say where it came from."""
-        words = " ".join(" ".join(term.tokens) for term in parsed.terms)
-        try:
-            papers = await self.bot.hf.search(words, limit=PER_PAGE)
-        except SourceError as error:
-            log.warning("hugging face search failed for %r: %s", words, error)
-            raise UserError(
-                f"Nothing in my archive matches **{parsed.canonical()}**, and Hugging Face search isn't answering "
-                "right now. Try fewer or broader words."
-            ) from None
-        if not papers:
-            raise UserError(
-                f"Nothing in my archive or on Hugging Face matches **{parsed.canonical()}**. "
-                "Try fewer words, an OR between alternatives, or check the spelling."
-            )
-        async with self.bot.db.transaction() as conn:
-            await self.bot.db.papers.upsert(conn, papers)
-        embed = render.paper_list(
-            f"🔎 {parsed.canonical()}",
-            papers,
-            footer="From Hugging Face search · /paper <id> shows a full card",
-            notes=[*parsed.notes, "No papers in my archive matched, so these come from Hugging Face search."],
-        )
-        await send(interaction, embed=embed, ephemeral=not public)
+        await send(interaction, embed=search_text.search_page(first, sort=sort), view=view, ephemeral=not public)
 
     @app_commands.command(name="paper", description="Show one paper by arXiv id or link")
     @app_commands.describe(id="An arXiv id (2401.12345, 2401.12345v2) or an arxiv.org / huggingface.co paper link")
@@ -170,30 +127,10 @@ class Papers(commands.Cog):
     )
     async def trending(self, interaction: discord.Interaction, period: str = "today") -> None:
         await defer(interaction, ephemeral=False)
-        now = datetime.now(UTC)
-        since = now - PERIODS[period]
-        papers = await self.bot.db.papers.top(filters=SearchFilters(since=since), limit=TRENDING_COUNT)
-        notes: list[str] = []
-        if not papers and period == "today":
-            # Weekends and early mornings (UTC) have no new list yet: show the latest day that has one.
-            latest = await self.bot.db.papers.latest_listed_at()
-            if latest is not None:
-                day = latest.replace(hour=0, minute=0, second=0)
-                papers = await self.bot.db.papers.top(filters=SearchFilters(since=day), limit=TRENDING_COUNT)
-                notes.append(f"Nothing new in the last 24 hours; showing papers listed since {day:%a %d %b}.")
-        if not papers:
-            raise UserError(
-                f"No papers with upvotes were listed {PERIOD_NAMES[period]} yet. "
-                "The archive fills up as I poll Hugging Face; try a longer period."
-            )
-        embed = render.paper_list(
-            f"📈 Trending {PERIOD_NAMES[period]}",
-            papers,
-            footer="Ranked by Hugging Face upvotes · /paper <id> shows a full card",
-            notes=notes,
-            summary_chars=160,
-        )
-        await send(interaction, embed=embed)
+        result = await trending(self.bot.db, period, limit=TRENDING_COUNT)
+        if not result.papers:
+            raise UserError(search_text.nothing_trending(result))
+        await send(interaction, embed=search_text.trending_list(result))
 
 
 async def setup(bot: PaperBot) -> None:

@@ -113,6 +113,22 @@ async def test_search_with_no_match_anywhere_says_so(world: World) -> None:
     assert await world.bot.db.papers.count() > 0
 
 
+async def test_search_says_when_hugging_face_search_is_down(world: World) -> None:
+    from tests.helpers.paper_server import Fault
+
+    world.papers.fail_always("search", Fault(status=503))
+    inter = await world.run("search", {"query": "quantum annealing", "public": True})
+    # The public "thinking…" placeholder is replaced by a private answer: nobody else sees the failure.
+    await world.fake.wait_for(lambda: len(inter.followups) == 1, timeout=5)
+    assert inter.original is None
+    message = inter.visible[-1]
+    assert message.ephemeral
+    assert "Nothing in my archive matches **quantum annealing**, and Hugging Face search isn't answering" in (
+        message.content
+    )
+    assert [item for item in world.fake.messages(world.general.id, include_interactions=True) if not item.deleted] == []
+
+
 @pytest.mark.parametrize(
     ("query", "fragment"),
     [

@@ -1,4 +1,4 @@
-"""Core services behind the commands, without Discord: topics, feeds, paper lookup."""
+"""Core services behind the commands, without Discord: topics, feeds, paper lookup, fallback search, trending."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from bot.db.feeds import FeedConfig
 from bot.errors import UserError
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
+from bot.query import parse_query
+from bot.search import search_hugging_face, trending
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
 from tests.conftest import data_json
-from tests.helpers.factories import make_paper
+from tests.helpers.factories import hf_item, make_paper
 from tests.helpers.paper_server import Fault, PaperServer
 
 NOW = datetime(2026, 3, 4, 12, tzinfo=UTC)
@@ -166,3 +168,44 @@ async def test_find_paper_local_remote_unknown_and_down(db: Database, paper_serv
         paper_server.fail_always("paper", Fault(status=503))
         with pytest.raises(UserError, match="isn't answering"):
             await find_paper(db, hf, "2603.09998")
+
+
+async def test_hugging_face_fallback_stores_what_it_finds(db: Database, paper_server: PaperServer) -> None:
+    paper_server.hf_search_results = [hf_item("2603.07777", "Quantum Annealing for Sparse Coding", upvotes=4)]
+    async with HttpClient(timeout=2, policy=RetryPolicy(retries=0)) as http:
+        hf = HuggingFaceSource(http, paper_server.base_url)
+        found = await search_hugging_face(db, hf, parse_query('"quantum annealing" -survey'), limit=5)
+        assert found.answered
+        assert [paper.id for paper in found.papers] == ["2603.07777"]
+        assert await db.papers.get("2603.07777") is not None  # the next search finds it locally
+        assert paper_server.requests[-1].query["q"] == "quantum annealing"  # plain words; exclusions not sent
+        nothing = await search_hugging_face(db, hf, parse_query("zebra"))
+        assert nothing.answered and nothing.papers == []
+        paper_server.fail_always("search", Fault(status=503))
+        down = await search_hugging_face(db, hf, parse_query("zebra"))
+        assert not down.answered and down.papers == []
+    assert await db.papers.count() == 1
+
+
+async def test_trending_ranks_by_upvotes_and_falls_back_to_the_latest_day(db: Database) -> None:
+    latest = NOW - timedelta(days=2, hours=3)
+    await store(
+        db,
+        make_paper("2603.00001", "Few", upvotes=3, listed_at=latest),
+        make_paper("2603.00002", "Many", upvotes=90, listed_at=latest + timedelta(hours=1)),
+        make_paper("2603.00003", "Old", upvotes=500, listed_at=NOW - timedelta(days=20)),
+        make_paper("2603.00004", "No upvotes", upvotes=None, listed_at=latest),
+    )
+    week = await trending(db, "week", now=NOW)
+    assert [paper.id for paper in week.papers] == ["2603.00002", "2603.00001"]
+    assert week.since_day is None
+    month = await trending(db, "month", limit=1, now=NOW)
+    assert [paper.id for paper in month.papers] == ["2603.00003"]
+    today = await trending(db, "today", now=NOW)  # nothing in the last 24 hours: the latest listed day instead
+    assert [paper.id for paper in today.papers] == ["2603.00002", "2603.00001"]
+    assert today.since_day == latest.replace(hour=0, minute=0)
+
+
+async def test_trending_with_an_empty_archive(db: Database) -> None:
+    result = await trending(db, "today", now=NOW)
+    assert result.papers == [] and result.since_day is None
