@@ -106,15 +106,18 @@ class Papers(commands.Cog):
         await send(interaction, embed=search_text.search_page(first, sort=sort), view=view, ephemeral=not public)
 
     @app_commands.command(name="paper", description="Show one paper by arXiv id or link")
-    @app_commands.describe(id="An arXiv id (2401.12345, 2401.12345v2) or an arxiv.org / huggingface.co paper link")
+    @app_commands.describe(
+        id="An arXiv id (2401.12345, 2401.12345v2) or an arxiv.org / huggingface.co paper link",
+        public="Show the card to everyone in the channel (default: yes)",
+    )
     @app_commands.checks.cooldown(6, 30.0, key=per_user)
-    async def paper(self, interaction: discord.Interaction, id: str) -> None:
+    async def paper(self, interaction: discord.Interaction, id: str, public: bool = True) -> None:
         paper_id = parse_reference(id)
         local = await self.bot.db.papers.get(paper_id)
         if local is None:
-            await defer(interaction, ephemeral=False)  # a Hugging Face lookup can take a moment
+            await defer(interaction, ephemeral=not public)  # a Hugging Face lookup can take a moment
         paper = local or await find_paper(self.bot.db, self.bot.hf, paper_id)
-        await send(interaction, embed=render.paper_card(paper, full=True))
+        await send(interaction, embed=render.paper_card(paper, full=True), ephemeral=not public)
 
     @app_commands.command(name="trending", description="The most upvoted papers of today, this week or this month")
     @app_commands.describe(period="Which period (default: today)")

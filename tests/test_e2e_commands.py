@@ -193,6 +193,19 @@ async def test_paper_by_any_reference_shows_the_full_card(world: World, referenc
     assert world.papers.count("/api/papers/") == 0  # local: no request to Hugging Face
 
 
+async def test_paper_can_be_shown_privately(world: World) -> None:
+    from tests.conftest import data_json
+
+    local = only(await world.run("paper", {"id": "2603.01001", "public": False}))
+    assert local.ephemeral
+    assert local.embeds[0]["title"].startswith("Sparse Mixture-of-Experts")
+    world.papers.hf_papers["2603.01201"] = data_json("hf_paper_2603.01201.json")
+    inter = await world.run("paper", {"id": "2603.01201", "public": False})
+    assert inter.response_type == 5  # deferred privately while asking Hugging Face
+    assert only(inter).ephemeral
+    assert world.fake.messages(world.general.id, include_interactions=True) == []
+
+
 async def test_paper_unknown_locally_is_fetched_from_hugging_face(world: World) -> None:
     from tests.conftest import data_json
 
