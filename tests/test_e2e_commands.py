@@ -442,6 +442,33 @@ async def test_status_shows_a_failing_source(world: World) -> None:
     assert "next try <t:" in fields["Sources"]
 
 
+async def test_status_and_feed_list_show_hostile_feeds_within_limits(world: World) -> None:
+    reason = "@everyone **Missing Access** <@&123456789012345678> " * 30
+    topic = " OR ".join("verylongwordgoingonandon" + str(index) for index in range(10))
+    channels = [world.fake.add_text_channel(world.guild.id, f"chan-{index}") for index in range(12)]
+    for channel in channels:
+        config = FeedConfig(guild_id=world.guild.id, channel_id=channel.id, min_upvotes=10**4, mode="digest")
+        await feeds.save_feed(world.bot.db, config, topic)
+    async with world.bot.db.transaction() as conn:
+        for channel in channels[:8]:
+            await world.bot.db.feeds.disable(conn, channel.id, reason)
+    status = await world.run("status")
+    assert status.error is None  # the stand-in refuses anything over Discord's limits with 50035
+    server = {item["name"]: item["value"] for item in only(status).embeds[0]["fields"]}["This server"]
+    assert server.startswith("12 feeds, 8 paused")
+    assert "@\u200beveryone \\*\\*Missing Access\\*\\*" in server
+    assert "… and 3 more paused" in server
+    listing = await world.run("feed list", user=world.admin)
+    assert listing.error is None
+    message = only(listing)
+    assert len(message.embeds[0]["fields"]) == 10
+    assert all("@everyone" not in item["value"] for item in message.embeds[0]["fields"])
+    click = await world.fake.click(message, message.components[0]["components"][1]["custom_id"], user=world.admin)
+    await click.wait_done()
+    assert click.error is None
+    assert len(message.embeds[0]["fields"]) == 2
+
+
 async def test_help_lists_every_command(world: World) -> None:
     embed = only(await world.run("help")).embeds[0]
     names = " ".join(item["name"] for item in embed["fields"])

@@ -1,4 +1,5 @@
-"""The renderer keeps every Discord limit by construction, for any paper however long or strange."""
+"""The renderer keeps every Discord limit by construction, for any paper, feed, topic or status however
+long or strange, and shows user text as text."""
 
 from __future__ import annotations
 
@@ -7,11 +8,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 import discord
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import render
+from bot.db.deliveries import Counts
+from bot.db.feeds import Feed
+from bot.db.sources import SourceState
+from bot.db.topics import Topic
+from bot.feeds import SavedFeed
 from bot.models import Paper, Source
+from bot.query import Query, Term
+from bot.render import feeds as feed_text
+from bot.render import search as search_text
+from bot.render import status as status_text
+from bot.render import topics as topic_text
+from bot.render.base import every, fit_lines, plural
+from bot.render.help import help_embed
+from bot.search import PERIODS, Fallback, SearchPage, Trending
+from bot.status import Status
+from bot.subscriptions import Subscribed
 from tests.helpers.factories import make_paper
 
 URL = re.compile(r"^https?://\S+$")
@@ -41,6 +58,10 @@ def check_message(embeds: list[discord.Embed]) -> None:
     for data in dicts:
         check_embed(data)
     assert sum(render.embed_chars(data) for data in dicts) <= render.MESSAGE_EMBED_CHARS
+
+
+def check_content(text: str) -> None:
+    assert 0 < len(text) <= render.CONTENT_MAX
 
 
 wild_text = st.text(
@@ -161,3 +182,203 @@ def test_ten_long_papers_share_the_6000_budget() -> None:
     embeds = render.paper_embeds(batch)
     assert len(embeds) == 10
     check_message(embeds)
+
+
+# ---- everything else the commands show ------------------------------------------------------------------
+
+times = st.datetimes(timezones=st.just(UTC), min_value=datetime(2000, 1, 1))
+huge = st.integers(min_value=0, max_value=10**15)
+snowflakes = st.integers(min_value=0, max_value=2**64 - 1)
+short_text = wild_text.map(lambda value: value[:400])
+
+feeds = st.builds(
+    Feed,
+    guild_id=snowflakes,
+    channel_id=snowflakes,
+    topic=st.none() | wild_text,
+    min_upvotes=huge,
+    sources=st.sampled_from([Source.HF, Source.ARXIV, Source.HF | Source.ARXIV, Source(0)]),
+    mode=st.sampled_from(["instant", "digest"]),
+    digest_hour=st.integers(min_value=0, max_value=23),
+    timezone=wild_text,
+    threads=st.booleans(),
+    disabled_reason=st.none() | wild_text,
+)
+source_states = st.builds(
+    SourceState,
+    name=st.sampled_from(["huggingface", "arxiv"]) | short_text,
+    last_success_at=st.none() | times,
+    last_error=st.none() | wild_text,
+    last_error_at=st.none() | times,
+    next_attempt_at=st.none() | times,
+    last_count=st.none() | huge,
+)
+counts = st.builds(Counts, pending=huge, sent_24h=huge, failed=huge)
+statuses = st.builds(
+    Status,
+    started_at=times,
+    papers=huge,
+    sources=st.lists(source_states, max_size=8),
+    enabled_sources=st.just([]),
+    next_poll_at=st.none() | times,
+    poll_interval=st.integers(min_value=1, max_value=10**9),
+    guild_id=st.none() | snowflakes,
+    guild_feeds=st.lists(feeds, max_size=30),
+    guild_deliveries=counts,
+    your_dms=counts,
+    dms_paused=st.booleans(),
+)
+terms = st.builds(Term, tokens=st.lists(short_text, min_size=1, max_size=4).map(tuple))
+queries = st.builds(
+    Query,
+    groups=st.lists(st.lists(terms, min_size=1, max_size=3).map(tuple), min_size=1, max_size=10).map(tuple),
+    excluded=st.lists(terms, max_size=5).map(tuple),
+    notes=st.lists(wild_text, max_size=4).map(tuple),
+)
+topics = st.builds(Topic, id=huge, user_id=snowflakes, query=wild_text, created_at=times)
+
+
+@settings(max_examples=60, deadline=None)
+@given(statuses)
+def test_any_status_is_within_limits(report: Status) -> None:
+    check_message([status_text.status_embed(report)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(feeds, min_size=1, max_size=60), st.dictionaries(snowflakes, st.none() | wild_text))
+def test_every_feed_list_page_is_within_limits_and_every_feed_is_listed(feed_list: list[Feed], names: dict) -> None:
+    pages = feed_text.feed_page_count(len(feed_list))
+    listed = 0
+    for page in range(pages):
+        embed = feed_text.feed_list(feed_list, names, page=page)
+        check_message([embed])
+        listed += len(embed.fields)
+    assert listed == len(feed_list)
+
+
+@settings(max_examples=60, deadline=None)
+@given(feeds, st.booleans(), st.booleans(), huge, st.lists(short_text, max_size=6))
+def test_feed_answers_fit_one_message(feed: Feed, created: bool, backfill: bool, count: int, missing: list) -> None:
+    check_content(feed_text.feed_saved(SavedFeed(feed=feed, created=created, backfilled=count), backfill=backfill))
+    check_content(feed_text.cannot_post(feed.channel_id, missing))
+    check_content(feed_text.feed_removed(feed.channel_id))
+
+
+@settings(max_examples=60, deadline=None)
+@given(topics, queries, huge)
+def test_topic_answers_fit_one_message(topic: Topic, query: Query, count: int) -> None:
+    check_content(topic_text.subscribed(Subscribed(topic=topic, query=query, recent_matches=count)))
+    check_content(topic_text.unsubscribed(topic))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(topics, max_size=40))
+def test_any_topic_list_is_within_limits(topic_list: list[Topic]) -> None:
+    check_message([topic_text.topic_list(topic_list)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(queries, st.lists(papers, max_size=10), st.integers(min_value=0, max_value=10**6), st.booleans(), wild_text)
+def test_search_and_fallback_answers_are_within_limits(
+    query: Query, batch: list[Paper], page: int, answered: bool, sort: str
+) -> None:
+    result = SearchPage(query=query, papers=batch, page=page, per_page=5, has_more=True)
+    check_message([search_text.search_page(result, sort=sort)])
+    found = Fallback(query=query, papers=batch, answered=answered)
+    check_message([search_text.fallback_list(found)])
+    check_content(search_text.no_fallback(found))
+    check_content(search_text.nothing_with_filters(query))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(PERIODS)), st.lists(papers, max_size=10), st.none() | times)
+def test_any_trending_answer_is_within_limits(period: str, batch: list[Paper], day: datetime | None) -> None:
+    result = Trending(period=period, papers=batch, since_day=day)
+    check_message([search_text.trending_list(result)])
+    check_content(search_text.nothing_trending(result))
+
+
+def test_help_fits_and_names_every_command() -> None:
+    embed = help_embed()
+    check_message([embed])
+    assert len(embed.fields) == 8
+
+
+@given(st.lists(wild_text, max_size=40), st.integers(min_value=20, max_value=5000))
+def test_fit_lines_keeps_whole_lines_within_the_limit(lines: list[str], limit: int) -> None:
+    result = fit_lines(lines, limit)
+    assert len(result) <= limit
+    # Either everything, or a prefix of whole lines and then how many were left out.
+    cuts = ["\n".join([*lines[:kept], f"… and {len(lines) - kept:,} more"]) for kept in range(len(lines))]
+    assert result == "\n".join(lines) or result in cuts
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (1, "every second"),
+        (45, "every 45 seconds"),
+        (60, "every minute"),
+        (900, "every 15 minutes"),
+        (3600, "every hour"),
+        (5400, "every 1 hour 30 minutes"),
+        (86_400 * 2 + 3_600 * 3 + 59, "every 2 days 3 hours"),
+    ],
+)
+def test_intervals_read_as_people_say_them(seconds: int, expected: str) -> None:
+    assert every(seconds) == expected
+
+
+def test_counts_are_words_not_brackets() -> None:
+    assert [plural(n, "feed") for n in (0, 1, 2, 1200)] == ["0 feeds", "1 feed", "2 feeds", "1,200 feeds"]
+    assert plural(3, "query", "queries") == "3 queries"
+
+
+def make_feed(**values: Any) -> Feed:
+    return Feed(guild_id=1, channel_id=111111111111111111, **values)
+
+
+def test_status_is_written_for_people() -> None:
+    report = Status(
+        started_at=datetime(2026, 3, 4, tzinfo=UTC),
+        papers=1234,
+        guild_deliveries=Counts(pending=10**15, sent_24h=10**15, failed=10**15),
+        sources=[
+            SourceState("huggingface", last_success_at=datetime(2026, 3, 4, tzinfo=UTC), last_count=1),
+            SourceState("arxiv", last_error="HTTP 503 from https://x.org after 1 attempts", last_error_at=None),
+        ],
+        enabled_sources=["huggingface", "arxiv"],
+        next_poll_at=None,
+        poll_interval=900,
+        guild_id=1,
+        guild_feeds=[make_feed(disabled_reason=f"reason {index} " + "x" * 5000) for index in range(7)] + [make_feed()],
+    )
+    fields = {item.name: item.value for item in status_text.status_embed(report).fields}
+    assert fields["Next poll"] == "not scheduled (every 15 minutes)"
+    assert "1 paper in the last fresh response" in fields["Sources"]
+    assert "after 1 attempt" in fields["Sources"] and "1 attempts" not in fields["Sources"]
+    assert fields["Papers stored"] == "1,234"
+    server = str(fields["This server"]).splitlines()
+    assert server[0] == "8 feeds, 7 paused"
+    assert len([line for line in server if line.startswith("⛔")]) == 5
+    assert server[-1] == "… and 2 more paused (`/feed list` shows all)"
+    one = Status(**{**report.__dict__, "guild_feeds": [make_feed()]})
+    assert "1 feed, 0 paused" in str(status_text.status_embed(one).fields[-1].value)
+    private = Status(**{**report.__dict__, "guild_id": None})
+    assert all(item.name != "This server" for item in status_text.status_embed(private).fields)
+
+
+def test_feed_and_topic_text_shows_user_text_as_text() -> None:
+    hostile = "@everyone **look** <@&123456789012345678> [x](https://evil.example)"
+    feed = make_feed(topic=hostile, min_upvotes=1, mode="digest", digest_hour=8, timezone="Europe/Berlin")
+    line = feed_text.describe(feed)
+    assert line.startswith("papers matching **@\u200beveryone \\*\\*look\\*\\* \\<@&123456789012345678\\>")
+    assert "with at least 1 upvote," in line
+    assert "daily digest at 08:00 Europe/Berlin" in line
+    paused = feed_text.status_line(make_feed(disabled_reason="@here _oops_"))
+    assert paused.startswith("⛔ paused: @\u200bhere \\_oops\\_")
+    topic = Topic(id=1, user_id=2, query=hostile, created_at=datetime(2026, 3, 4, tzinfo=UTC))
+    assert "@\u200beveryone" in topic_text.unsubscribed(topic)
+    assert "@\u200beveryone" in str(topic_text.topic_list([topic]).description)
+    query = Query(groups=((Term(("@everyone", "_x_")),),))  # tokens are letters and digits; escaped anyway
+    assert '**"@\u200beveryone \\_x\\_"**' in search_text.nothing_with_filters(query)

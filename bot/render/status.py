@@ -22,7 +22,8 @@ from bot.status import Status
 
 SOURCE_LABELS = {"huggingface": "Hugging Face", "arxiv": "arXiv"}
 ERROR_CHARS = 300
-REASON_CHARS = 200
+# Five paused feeds of ~150 characters, the two count lines and the "more" line fit one 1024-character field.
+REASON_CHARS = 120
 PAUSED_SHOWN = 5
 
 # The HTTP client counts tries as "after N attempts", also when N is 1; errors stored earlier say it too.
