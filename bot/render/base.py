@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 import discord
 
@@ -123,7 +124,7 @@ def fit_lines(lines: Sequence[str], limit: int, *, more: Callable[[int], str] | 
     return fit("\n".join([*kept, left_out(len(lines) - len(kept))]), limit)
 
 
-def embed_chars(embed: discord.Embed | dict) -> int:
+def embed_chars(embed: discord.Embed | dict[str, Any]) -> int:
     """Characters Discord counts towards the 6000 limit of a message."""
     data = embed.to_dict() if isinstance(embed, discord.Embed) else embed
     count = len(data.get("title", "")) + len(data.get("description", ""))
