@@ -171,6 +171,13 @@ async def test_hf_gives_up_after_bounded_retries(paper_server: PaperServer) -> N
     assert paper_server.count("/api/daily_papers") == 3
 
 
+async def test_one_try_is_counted_as_one_attempt(paper_server: PaperServer) -> None:
+    paper_server.fail_always("daily_papers", Fault(status=500))
+    async with http(retries=0) as client:
+        with pytest.raises(SourceError, match=r"HTTP 500 .* after 1 attempt$"):
+            await HuggingFaceSource(client, paper_server.base_url, lookback_days=1).fetch(now=NOW)
+
+
 async def test_hf_404_on_the_list_is_an_error_not_a_retry(paper_server: PaperServer) -> None:
     paper_server.fail_always("daily_papers", Fault(status=404))
     async with http(retries=3) as client:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import discord
 
 from bot.db.sources import SourceState
@@ -26,12 +24,9 @@ ERROR_CHARS = 300
 REASON_CHARS = 120
 PAUSED_SHOWN = 5
 
-# The HTTP client counts tries as "after N attempts", also when N is 1; errors stored earlier say it too.
-_ONE_ATTEMPTS = re.compile(r"\b1 attempts\b")
-
 
 def source_error(message: str) -> str:
-    return fit(escape(_ONE_ATTEMPTS.sub("1 attempt", message)), ERROR_CHARS)
+    return fit(escape(message), ERROR_CHARS)
 
 
 def source_line(state: SourceState) -> str:

@@ -128,7 +128,8 @@ class HttpClient:
                         retry_after=retry_after,
                     )
             if attempt >= self.policy.retries:
-                raise SourceError(f"{problem} from {url} after {attempt + 1} attempts", retry_after=retry_after)
+                tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+                raise SourceError(f"{problem} from {url} after {tries}", retry_after=retry_after)
             wait = retry_after if retry_after is not None else self.policy.delay(attempt)
             log.info("%s: %s from %s; retrying in %.1fs", source, problem, url, wait)
             await asyncio.sleep(wait)
