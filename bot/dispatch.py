@@ -262,7 +262,8 @@ class Dispatcher:
                 if total is None:
                     total = await self._pending_count(target)
             elif target.kind == "user":
-                day_start = int(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
+                today = datetime.fromtimestamp(self._now(), UTC)
+                day_start = int(today.replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
                 room = DM_DAILY_CAP - await self.db.deliveries.sent_since("user", target.target_id, day_start)
                 if room <= 0:
                     await self._skip_over_cap(target)
@@ -518,6 +519,6 @@ class Dispatcher:
         if self._now() - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = self._now()
-        removed = await delivery.prune(self.db)
+        removed = await delivery.prune(self.db, now=int(self._now()))
         if removed:
             log.info("pruned %d settled deliveries past the retention period", removed)

@@ -197,6 +197,23 @@ async def test_many_matches_are_split_into_messages_of_ten_and_capped_daily(worl
     assert len(set(posted_ids(messages))) == DM_DAILY_CAP
 
 
+async def test_the_daily_dm_limit_resets_at_midnight_of_the_dispatchers_clock(world: World) -> None:
+    await world.run("subscribe", {"topic": "benchmark"})
+    now = time.time()
+    world.bot.dispatcher.clock = lambda: now
+    publish(world, *(new_item(f"Benchmark number {n}") for n in range(DM_DAILY_CAP + 1)))
+    await world.bot.poller.poll_once()
+    await idle(world)
+    assert len(world.fake.dm_messages(world.member)) == DM_DAILY_CAP // 10  # the limit is reached today
+    tomorrow = now + 86_400
+    world.bot.dispatcher.clock = lambda: tomorrow
+    (late,) = publish(world, new_item("Benchmark the next day"))
+    await world.bot.poller.poll_once()
+    await idle(world)
+    assert await world.bot.db.deliveries.status_of("user", world.member.id, late) == "sent"
+    assert posted_ids(world.fake.dm_messages(world.member)[-1:]) == [late]
+
+
 async def test_digest_posts_once_a_day_in_messages_of_ten(world: World) -> None:
     await add_feed(world, mode="digest", digest_hour=7, timezone="Asia/Tokyo")
     ids = publish(world, *(new_item(f"Digest paper {n}", upvotes=n) for n in range(13)))
