@@ -274,8 +274,8 @@ class Dispatcher:
                     if waiting > room:
                         note = (
                             f"That makes {DM_DAILY_CAP} papers today, your daily limit: {waiting - room} more "
-                            f"match{'es' if waiting - room != 1 else ''} today won't be sent. Narrow your topics "
-                            "with /subscriptions, or find them with /search."
+                            f"match{'es' if waiting - room != 1 else ''} today won't be sent. Drop a topic with "
+                            "/unsubscribe to get fewer, or find them with /search."
                         )
             chosen = pending[:size]
             part += 1

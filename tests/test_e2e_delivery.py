@@ -194,6 +194,7 @@ async def test_many_matches_are_split_into_messages_of_ten_and_capped_daily(worl
     messages = world.fake.dm_messages(world.member)
     assert [len(message.embeds) for message in messages] == [10] * 5
     assert "daily limit" in messages[-1].content and "7 more" in messages[-1].content
+    assert "/unsubscribe" in messages[-1].content  # /subscriptions only lists topics; this removes one
     assert len(set(posted_ids(messages))) == DM_DAILY_CAP
 
 
