@@ -1,9 +1,10 @@
 """``fanout``: one new paper to N feed channels and N topic subscribers, through the real bot, against Discord's
 rate limits.
 
-The real path: ``bot.app.PaperBot`` (discord.py, the poller, the ``Enqueuer`` and the ``Dispatcher`` with its
-``Pacer``) runs in-process against ``tests.fake_discord.FakeDiscord(rate_limits=RateLimits())``, which enforces
-Discord's 50 requests/s global limit and 5 messages per 5 s per channel, and against the fixture paper server
+The real path: ``bot.app.PaperBot`` (discord.py, the poller storing through ``bot.archive`` into the outbox,
+and the ``Dispatcher`` with its ``Pacer``) runs in-process against
+``tests.fake_discord.FakeDiscord(rate_limits=RateLimits())``, which enforces Discord's 50 requests/s global
+limit and 5 messages per 5 s per channel, and against the fixture paper server
 ``tests.helpers.paper_server.PaperServer``. Both come from the test suite, as does ``running_bot`` (it starts
 and stops the bot exactly as the end-to-end tests do); importing them from ``tests`` is deliberate.
 
@@ -117,7 +118,6 @@ async def _measure(ctx: Context, size: int, rate: float | None = None, label: st
                 report = await bot.poller.poll_once()
                 t0 = time.time()
                 cpu0 = time.process_time()
-                enqueued = bot.poller.after_store.last if bot.poller.after_store is not None else None  # type: ignore[attr-defined]
                 expected = 2 * size
                 deadline = t0 + 3 * size / settings.delivery_rate_per_second + 60
                 ctx.say(f"fanout: polled in {t0 - poll_started:.2f}s; waiting for {expected:,} messages")
@@ -174,8 +174,8 @@ async def _measure(ctx: Context, size: int, rate: float | None = None, label: st
         "guilds": n_guilds,
         "setup_s": round(setup_s, 2),
         "poll_s": round(t0 - poll_started, 3),
-        "enqueued_channel_rows": getattr(enqueued, "channel_rows", None),
-        "enqueued_user_rows": getattr(enqueued, "user_rows", None),
+        "enqueued_channel_rows": report.queued.channel_rows,
+        "enqueued_user_rows": report.queued.user_rows,
         "new_papers": len(report.stored.new),
         "pacer_rate_per_s": rate,
         "global_limit_per_s": global_limit,

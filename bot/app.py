@@ -20,7 +20,6 @@ from discord.ext import commands
 
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
-from bot.delivery import Enqueuer
 from bot.dispatch import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
@@ -140,7 +139,6 @@ class PaperBot(commands.AutoShardedBot):
             self.db,
             build_sources(self.settings, self.http_client),
             interval=self.settings.poll_interval_seconds,
-            after_store=Enqueuer(self.db),
         )
         self.dispatcher = Dispatcher(
             self,

@@ -1,10 +1,10 @@
-"""Deciding what to deliver: the outbox rows each poll adds, and the baseline a new feed or topic starts from.
+"""Deciding what to deliver: the outbox rows each store of papers adds, and the baseline of a new feed or topic.
 
-Eligibility: every poll re-checks the papers it stored or updated that are recent (``ELIGIBLE_DAYS``), because
-upvotes grow and a paper can cross a feed's threshold a day later. A paper that is new to the archive is
-eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes back from an outage are
-still delivered. A new feed or topic first marks what is already eligible as ``skipped``: it starts from
-papers that become eligible after it was added, never with a flood of old ones.
+Eligibility: every store (``bot.archive``) re-checks the papers it added or updated that are recent
+(``ELIGIBLE_DAYS``), because upvotes grow and a paper can cross a feed's threshold a day later. A paper that
+is new to the archive is eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes
+back from an outage are still delivered. A new feed or topic first marks what is already eligible as
+``skipped``: it starts from papers that become eligible after it was added, never with a flood of old ones.
 """
 
 from __future__ import annotations
@@ -38,20 +38,10 @@ class EnqueueReport:
     matching: MatchStats | None = None
 
 
-class Enqueuer:
-    """The poller's ``after_store`` hook: runs inside the transaction that stores the poll's papers."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.last: EnqueueReport | None = None
-
-    async def __call__(self, conn: aiosqlite.Connection, stored: StoreResult) -> None:
-        self.last = await enqueue(self.db, conn, stored)
-
-
 async def enqueue(
     db: Database, conn: aiosqlite.Connection, stored: StoreResult, *, now: int | None = None
 ) -> EnqueueReport:
+    """Queue every (target, paper) pair the stored papers made eligible, inside the storing transaction."""
     now = int(time.time()) if now is None else now
     report = EnqueueReport()
     new_ids = [paper.id for paper in stored.new]

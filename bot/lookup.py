@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from bot import archive
 from bot.db import Database
 from bot.errors import UserError
 from bot.models import Paper, normalise_arxiv_id
@@ -26,7 +27,7 @@ def parse_reference(value: str) -> str:
 
 
 async def find_paper(db: Database, hf: HuggingFaceSource, paper_id: str) -> Paper:
-    """The paper from the local archive, else from Hugging Face (and then stored); UserError if unknown."""
+    """The paper from the local archive, else from Hugging Face (then stored, as a poll would); UserError if unknown."""
     paper = await db.papers.get(paper_id)
     if paper is not None:
         return paper
@@ -43,6 +44,5 @@ async def find_paper(db: Database, hf: HuggingFaceSource, paper_id: str) -> Pape
             f"Neither my archive nor Hugging Face knows arXiv:{paper_id}. "
             f"If it is new, arXiv may have it: https://arxiv.org/abs/{paper_id}"
         )
-    async with db.transaction() as conn:
-        await db.papers.upsert(conn, [fetched])
+    await archive.store(db, [fetched])
     return await db.papers.get(paper_id) or fetched

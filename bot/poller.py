@@ -1,25 +1,26 @@
 """One poll: read every enabled source, merge what they say, store the batch in one transaction.
 
 A source that fails is logged and backed off; it never stops the others and never stops the loop.
-Source state (health, backoff, ETag) is written in the same transaction as the papers, so a crash can
-never record "feed seen" for papers that were not stored.
+Source state (health, backoff, ETag) is written in the same transaction as the papers and the deliveries
+they make eligible (``bot.archive``), so a crash can never record "feed seen" for papers that were not
+stored, nor store papers whose deliveries were not decided.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-import aiosqlite
-
+from bot import archive
 from bot.config import Settings
 from bot.db import Database
 from bot.db.papers import StoreResult
 from bot.db.sources import SourceState
+from bot.delivery import EnqueueReport
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
 from bot.sources.base import FetchResult
@@ -40,10 +41,6 @@ class PaperSource(Protocol):
     ) -> FetchResult: ...
 
 
-# Called inside the poll's transaction with what changed; issue #4's delivery outbox hooks in here.
-AfterStore = Callable[[aiosqlite.Connection, StoreResult], Awaitable[None]]
-
-
 @dataclass
 class SourceReport:
     name: str
@@ -59,6 +56,7 @@ class PollReport:
     started_at: datetime
     sources: list[SourceReport] = field(default_factory=list)
     stored: StoreResult = field(default_factory=StoreResult)
+    queued: EnqueueReport = field(default_factory=EnqueueReport)  # the deliveries the poll's papers added
 
     @property
     def all_failed(self) -> bool:
@@ -88,13 +86,11 @@ class Poller:
         sources: Sequence[PaperSource],
         *,
         interval: float,
-        after_store: AfterStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.db = db
         self.sources = list(sources)
         self.interval = interval
-        self.after_store = after_store
         self.clock = clock
         self._lock = asyncio.Lock()
         self.last_report: PollReport | None = None
@@ -177,11 +173,10 @@ class Poller:
 
         batch = dedupe(papers)
         async with self.db.transaction() as conn:
-            report.stored = await self.db.papers.upsert(conn, batch)
+            stored = await archive.store_in(self.db, conn, batch, now=int(now.timestamp()))
             for state in new_states:
                 await self.db.sources.save(conn, state)
-            if self.after_store is not None:
-                await self.after_store(conn, report.stored)
+        report.stored, report.queued = stored.papers, stored.queued
         log.info(
             "poll: %d new, %d updated, %d unchanged papers (%s)",
             len(report.stored.new),

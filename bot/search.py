@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.archive import store
 from bot.db.papers import SearchFilters, SortOrder
 from bot.models import Paper, Source
 from bot.query import Query, parse_query
@@ -74,8 +75,7 @@ async def search_hugging_face(db: Database, hf: HuggingFaceSource, query: Query,
         log.warning("hugging face search failed for %r: %s", words, error)
         return Fallback(query=query, papers=[], answered=False)
     if papers:
-        async with db.transaction() as conn:
-            await db.papers.upsert(conn, papers)
+        await store(db, papers)
     return Fallback(query=query, papers=papers)
 
 

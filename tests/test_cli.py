@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.db import Database
+from bot.db.feeds import FeedConfig
+from bot.feeds import save_feed
 from tests.conftest import DATA, data_json, settings_env
+from tests.fake_discord import FakeDiscord
+from tests.helpers.bot_harness import bot_settings, build_world, running_bot, serve_today
 from tests.helpers.paper_server import Fault, PaperServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +95,32 @@ async def test_fetch_exits_0_when_one_source_fails(
     code, out, _ = await run_cli(make_settings(http_retries=0), "fetch")
     assert code == 0
     assert "arxiv: FAILED (HTTP 503" in out
+
+
+@pytest.mark.e2e
+async def test_papers_fetched_by_hand_are_posted_by_the_bot(
+    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: FakeDiscord
+) -> None:
+    """Every write of papers decides their deliveries: a fetch from the command line cannot bypass the outbox."""
+    serve_today(paper_server)
+    guild, _general, news, _admin, _member = build_world(fake_discord)
+    settings = bot_settings(make_settings(poll_interval_seconds=3600), fake_discord)
+    db = await Database.open(settings.database_path)
+    try:
+        await save_feed(db, FeedConfig(guild_id=guild.id, channel_id=news.id), None)
+    finally:
+        await db.close()
+    code, _, err = await run_cli(settings, "fetch")
+    assert code == 0, err
+    async with running_bot(settings, fake_discord) as bot:  # its first poll finds nothing new
+        fetched = await bot.db.papers.count()
+        queued = await bot.db.fetchval(
+            "SELECT COUNT(*) FROM deliveries WHERE target_kind = 'channel' AND target_id = ?", (news.id,)
+        )
+        assert fetched > 0 and queued == fetched, f"{queued} deliveries queued for {fetched} fetched papers"
+        await fake_discord.wait_for(
+            lambda: len(fake_discord.messages(news)) == fetched, timeout=15, message="every fetched paper posted"
+        )
 
 
 async def test_search_after_fetch(serving: PaperServer, make_settings: Callable[..., Settings]) -> None:

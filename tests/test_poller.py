@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.db import Database
+from bot.db.feeds import FeedConfig
+from bot.feeds import save_feed
 from bot.models import Source
 from bot.poller import Poller, build_http, build_sources
 from tests.conftest import DATA, data_json
@@ -154,19 +157,25 @@ async def test_a_failed_store_does_not_remember_the_etag(
 ) -> None:
     settings = make_settings()
     http = build_http(settings)
-
-    async def explode(conn: object, result: object) -> None:
-        raise RuntimeError("disk full")
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
+    # A real failure late in the poll's transaction, after the papers are written: queueing their deliveries.
+    async with db.transaction() as conn:
+        await conn.execute(
+            "CREATE TRIGGER explode BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
 
     async with http:
-        failing = Poller(db, build_sources(settings, http), interval=1, clock=clock, after_store=explode)
-        with pytest.raises(RuntimeError):
+        failing = Poller(db, build_sources(settings, http), interval=1, clock=clock)
+        with pytest.raises(sqlite3.Error, match="disk full"):
             await failing.poll_once()
         assert await db.papers.count() == 0
         assert await db.sources.all() == {}
+        async with db.transaction() as conn:
+            await conn.execute("DROP TRIGGER explode")
         poller = Poller(db, build_sources(settings, http), interval=1, clock=clock)
         report = await poller.poll_once()
     assert len(report.stored.new) == 8
+    assert report.queued.channel_rows == 8  # stored papers always come with their deliveries decided
     rss = [item for item in serve_day.requests if item.path.startswith("/rss/")]
     assert "If-None-Match" not in rss[-1].headers  # the lost batch is downloaded again, not skipped
 

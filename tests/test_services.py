@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -209,3 +210,25 @@ async def test_trending_ranks_by_upvotes_and_falls_back_to_the_latest_day(db: Da
 async def test_trending_with_an_empty_archive(db: Database) -> None:
     result = await trending(db, "today", now=NOW)
     assert result.papers == [] and result.since_day is None
+
+
+async def test_a_paper_looked_up_is_queued_like_a_polled_one(db: Database, paper_server: PaperServer) -> None:
+    """Every write of papers decides their deliveries, including a /paper lookup that stores a new paper."""
+    await feeds.save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
+    today = datetime.now(UTC).date()
+    paper_server.hf_papers["2611.00042"] = hf_item("2611.00042", "Fresh From Hugging Face", day=today)["paper"]
+    async with HttpClient(timeout=2, policy=RetryPolicy(retries=0)) as http:
+        await find_paper(db, HuggingFaceSource(http, paper_server.base_url), "2611.00042")
+    assert await db.deliveries.status_of("channel", 2, "2611.00042") == "pending"
+
+
+def test_papers_are_stored_only_through_the_archive() -> None:
+    """No entry point may write papers without deciding their deliveries: only bot.archive upserts them."""
+    root = Path(__file__).resolve().parents[1]
+    writers = sorted(
+        path.relative_to(root).as_posix()
+        for folder in ("bot", "cogs")
+        for path in (root / folder).rglob("*.py")
+        if "papers.upsert(" in path.read_text(encoding="utf-8")
+    )
+    assert writers == ["bot/archive.py"]
