@@ -1,11 +1,11 @@
 """``matching``: one poll's 1,000 new papers against 1k / 10k / 100k stored topics, through the real percolator.
 
 The real path is what a poll runs inside its transaction: ``db.papers.upsert(conn, papers)`` then
-``bot.delivery.enqueue(db, conn, stored)``, which selects the recent papers, loads them into the batch FTS5
+``bot.delivery.outbox.enqueue(db, conn, stored)``, which selects the recent papers, loads them into the batch FTS5
 table (``db.queries.prepare_batch``), percolates them (``bot.matching.match``: batch vocabulary, candidate
 queries by anchor stem, set evaluation, each distinct phrase run once by FTS5) and inserts the outbox rows
 (``db.deliveries.enqueue_feeds`` / ``enqueue_topics``). The real functions are wrapped in place (on this
-``Database``'s repositories and ``bot.delivery.match``, restored afterwards) only to time each step.
+``Database``'s repositories and ``bot.delivery.outbox.match``, restored afterwards) only to time each step.
 
 Every repetition runs in one transaction that is rolled back by raising a sentinel exception, so each starts
 from the same database; each uses different fresh papers (the same ones at every topic count). ``now`` is set
@@ -40,11 +40,11 @@ from datetime import timedelta
 from typing import Any
 
 import bot.db.queries as queries_module
-import bot.delivery as delivery_module
+import bot.delivery.outbox as delivery_module
 from bench.context import Context, percentile, ratio, run_async, target
 from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database
-from bot.delivery import enqueue
+from bot.delivery.outbox import enqueue
 from bot.models import Paper
 from bot.query import parse_query
 

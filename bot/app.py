@@ -20,7 +20,7 @@ from discord.ext import commands
 
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
-from bot.dispatch import Dispatcher
+from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources

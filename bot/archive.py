@@ -14,7 +14,7 @@ import aiosqlite
 
 from bot.db import Database
 from bot.db.papers import StoreResult
-from bot.delivery import EnqueueReport, enqueue
+from bot.delivery.outbox import EnqueueReport, enqueue
 from bot.models import Paper
 
 

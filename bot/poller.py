@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.papers import StoreResult
 from bot.db.sources import SourceState
-from bot.delivery import EnqueueReport
+from bot.delivery.outbox import EnqueueReport
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
 from bot.sources.base import FetchResult

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.dispatch import DM_DAILY_CAP
+from bot.delivery.plan import DM_DAILY_CAP
 from tests.helpers.bot_harness import World, today
 from tests.helpers.factories import hf_item
 from tests.helpers.paper_server import Fault

@@ -135,6 +135,7 @@ class DeliveryRepository:
         since: int,
         status: str,
         reason: str,
+        now: int,
         limit: int = -1,
     ) -> int:
         """Rows for what ``feed`` matches among papers since ``since`` (top upvoted first), unless present."""
@@ -158,11 +159,12 @@ class DeliveryRepository:
             reason=reason,
             guild_id=feed.guild_id,
             feed_id=feed.id,
+            now=now,
             limit=limit,
         )
 
     async def mark_topic_matches(
-        self, conn: aiosqlite.Connection, *, user_id: int, topic_id: int, fts: str, since: int, reason: str
+        self, conn: aiosqlite.Connection, *, user_id: int, topic_id: int, fts: str, since: int, reason: str, now: int
     ) -> int:
         return await self._mark_existing(
             conn,
@@ -176,6 +178,7 @@ class DeliveryRepository:
             status="skipped",
             reason=reason,
             topic_id=topic_id,
+            now=now,
         )
 
     async def _mark_existing(
@@ -191,6 +194,7 @@ class DeliveryRepository:
         guild_id: int | None = None,
         feed_id: int | None = None,
         topic_id: int | None = None,
+        now: int,
         limit: int = -1,
     ) -> int:
         """Insert rows for the papers ``paper_sql`` selects (a SELECT of ``p.arxiv_id``), unless present."""
@@ -198,7 +202,7 @@ class DeliveryRepository:
             "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, guild_id, feed_id, topic_id, "
             "status, created_at, last_error) "
             f"SELECT ?, ?, arxiv_id, ?, ?, ?, ?, ?, ? FROM ({paper_sql}) LIMIT ?",
-            (kind, target_id, guild_id, feed_id, topic_id, status, int(time.time()), reason, *params, limit),
+            (kind, target_id, guild_id, feed_id, topic_id, status, now, reason, *params, limit),
         ) as cursor:
             return cursor.rowcount
 
@@ -337,7 +341,7 @@ class DeliveryRepository:
     async def prune(self, conn: aiosqlite.Connection, *, settled_before: int, papers_before: int) -> int:
         """Delete settled rows older than the retention period whose paper can never be eligible again.
 
-        A paper is only ever enqueued while it is recent (``bot.delivery.ELIGIBLE_MAX``), so once its
+        A paper is only ever enqueued while it is recent (``bot.delivery.outbox.ELIGIBLE_MAX_DAYS``), so once its
         ``PAPER_TIME`` is older than ``papers_before`` no poll can insert its row again: deleting it cannot
         cause a re-post.
         """

@@ -1,10 +1,13 @@
-"""Deciding what to deliver: the outbox rows each store of papers adds, and the baseline of a new feed or topic.
+"""Deciding what to deliver: the outbox rows each store of papers adds, and every other change to what is owed.
 
-Eligibility: every store (``bot.archive``) re-checks the papers it added or updated that are recent
-(``ELIGIBLE_DAYS``), because upvotes grow and a paper can cross a feed's threshold a day later. A paper that
-is new to the archive is eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes
-back from an outage are still delivered. A new feed or topic first marks what is already eligible as
-``skipped``: it starts from papers that become eligible after it was added, never with a flood of old ones.
+Eligibility: every store re-checks the papers it added or updated that are recent (``ELIGIBLE_DAYS``), because
+upvotes grow and a paper can cross a feed's threshold a day later. A paper that is new to the archive is
+eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes back from an outage are
+still delivered. A new feed or topic first marks what is already eligible as ``skipped``: it starts from
+papers that become eligible after it was added, never with a flood of old ones.
+
+Every function takes ``now`` (epoch seconds) so a caller with its own clock decides what "recent" means;
+without it, the wall clock.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ BACKFILL_PAPERS = 5
 RETENTION_DAYS = 90
 
 
+def _now(now: int | None) -> int:
+    return int(time.time()) if now is None else now
+
+
 @dataclass
 class EnqueueReport:
     papers: int = 0
@@ -42,7 +49,7 @@ async def enqueue(
     db: Database, conn: aiosqlite.Connection, stored: StoreResult, *, now: int | None = None
 ) -> EnqueueReport:
     """Queue every (target, paper) pair the stored papers made eligible, inside the storing transaction."""
-    now = int(time.time()) if now is None else now
+    now = _now(now)
     report = EnqueueReport()
     new_ids = [paper.id for paper in stored.new]
     updated_ids = [paper.id for paper in stored.updated]
@@ -77,18 +84,24 @@ async def enqueue(
 
 
 async def baseline_feed(
-    db: Database, conn: aiosqlite.Connection, feed: Feed, query: Query | None, *, backfill: bool
+    db: Database,
+    conn: aiosqlite.Connection,
+    feed: Feed,
+    query: Query | None,
+    *,
+    backfill: bool,
+    now: int | None = None,
 ) -> tuple[int, int]:
     """Mark what the feed would match right now as already handled; with ``backfill``, queue today's top few.
 
     Returns (queued for backfill, skipped).
     """
-    now = int(time.time())
+    now = _now(now)
     fts = query.fts() if query else None
     queued = 0
     if backfill:
         queued = await db.deliveries.mark_feed_matches(
-            conn, feed, fts, since=now - DAY, status="pending", reason="", limit=BACKFILL_PAPERS
+            conn, feed, fts, since=now - DAY, status="pending", reason="", limit=BACKFILL_PAPERS, now=now
         )
     skipped = await db.deliveries.mark_feed_matches(
         conn,
@@ -97,18 +110,23 @@ async def baseline_feed(
         since=now - ELIGIBLE_MAX_DAYS * DAY,
         status="skipped",
         reason="already listed when the feed was added",
+        now=now,
     )
     return queued, skipped
 
 
-async def baseline_topic(db: Database, conn: aiosqlite.Connection, user_id: int, topic_id: int, query: Query) -> int:
+async def baseline_topic(
+    db: Database, conn: aiosqlite.Connection, user_id: int, topic_id: int, query: Query, *, now: int | None = None
+) -> int:
+    now = _now(now)
     return await db.deliveries.mark_topic_matches(
         conn,
         user_id=user_id,
         topic_id=topic_id,
         fts=query.fts(),
-        since=int(time.time()) - ELIGIBLE_MAX_DAYS * DAY,
+        since=now - ELIGIBLE_MAX_DAYS * DAY,
         reason="already listed when the topic was added",
+        now=now,
     )
 
 
@@ -131,7 +149,6 @@ async def guild_gone(db: Database, guild_id: int) -> int:
 
 
 async def prune(db: Database, *, now: int | None = None) -> int:
-    now = int(time.time()) if now is None else now
-    cutoff = now - RETENTION_DAYS * DAY
+    cutoff = _now(now) - RETENTION_DAYS * DAY
     async with db.transaction() as conn:
         return await db.deliveries.prune(conn, settled_before=cutoff, papers_before=cutoff)

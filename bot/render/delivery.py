@@ -1,0 +1,35 @@
+"""The words around automatic deliveries: digest and DM headers, and the daily-limit note.
+
+The papers themselves are rendered by ``bot.render.papers``; these are the message contents that go with them.
+"""
+
+from __future__ import annotations
+
+from bot.render.base import CONTENT_MAX, fit
+
+
+def digest_header(papers: int | None, part: int = 1) -> str:
+    """The first message of a digest says how many papers it holds; later ones say they continue it.
+
+    ``papers`` is None when the count is not known (a batch resent after a restart).
+    """
+    if part > 1:
+        return f"📰 **Daily digest** (continued, part {part})"
+    if papers is None:
+        return "📰 **Daily digest**"
+    return f"📰 **Daily digest**: {papers:,} new paper{'s' if papers != 1 else ''}"
+
+
+def daily_limit_note(cap: int, more: int) -> str:
+    """Under the DM that reaches the daily cap: what was held back, and how to get fewer or find them."""
+    return (
+        f"That makes {cap} papers today, your daily limit: {more} more match{'es' if more != 1 else ''} today "
+        "won't be sent. Drop a topic with /unsubscribe to get fewer, or find them with /search."
+    )
+
+
+def dm_header(count: int, note: str = "") -> str:
+    heading = f"📬 {count} new paper{'s' if count != 1 else ''} on your topics"
+    if note:
+        heading += f"\n-# {note}"
+    return fit(heading, CONTENT_MAX)
