@@ -10,19 +10,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import delivery
 from bot.app import PaperBot
+from bot.delivery import outbox
+from bot.render.delivery import DMS_PAUSED_NOTICE
 
 log = logging.getLogger(__name__)
 
-DMS_PAUSED_NOTICE = (
-    "📭 I couldn't send you the papers on your topics: Discord refused my direct message, so your DMs from "
-    "server members look closed. Allow them (Server menu → Privacy Settings → Direct Messages) and I'll "
-    "send what's waiting with the next batch. `/unsubscribe` stops them instead."
-)
 
-
-class Delivery(commands.Cog):
+class DeliveryEvents(commands.Cog):
     def __init__(self, bot: PaperBot) -> None:
         self.bot = bot
         self._task: asyncio.Task[None] | None = None
@@ -41,20 +36,18 @@ class Delivery(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
-        removed = await delivery.guild_gone(self.bot.db, guild.id)
+        removed = await outbox.guild_gone(self.bot.db, guild.id)
         log.info("left guild %s: removed its %d feed(s)", guild.id, removed)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
-        if await delivery.channel_gone(self.bot.db, channel.id, "channel deleted"):
+        if await outbox.channel_gone(self.bot.db, channel.id, "channel deleted"):
             log.info("channel %s in guild %s was deleted: removed its feed", channel.id, channel.guild.id)
 
     @commands.Cog.listener()
     async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
         """Tell a user whose DMs were refused, once, and try them again from the next batch on."""
-        async with self.bot.db.transaction() as conn:
-            resumed = await self.bot.db.users.resume_dms(conn, interaction.user.id)
-        if not resumed:
+        if not await outbox.resume_dms(self.bot.db, interaction.user.id):
             return
         self.bot.dispatcher.wake()
         try:
@@ -64,4 +57,4 @@ class Delivery(commands.Cog):
 
 
 async def setup(bot: PaperBot) -> None:
-    await bot.add_cog(Delivery(bot))
+    await bot.add_cog(DeliveryEvents(bot))

@@ -10,6 +10,7 @@ import pytest
 from bot import feeds, subscriptions
 from bot.db import Database
 from bot.db.feeds import FeedConfig
+from bot.delivery import outbox
 from bot.errors import UserError
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
@@ -220,6 +221,15 @@ async def test_a_paper_looked_up_is_queued_like_a_polled_one(db: Database, paper
     async with HttpClient(timeout=2, policy=RetryPolicy(retries=0)) as http:
         await find_paper(db, HuggingFaceSource(http, paper_server.base_url), "2611.00042")
     assert await db.deliveries.status_of("channel", 2, "2611.00042") == "pending"
+
+
+async def test_resuming_dms_says_once_whether_they_were_paused(db: Database) -> None:
+    assert not await outbox.resume_dms(db, 7)  # never paused: nothing to tell
+    async with db.transaction() as conn:
+        await db.users.pause_dms(conn, 7, 50007)
+    assert await outbox.resume_dms(db, 7)
+    assert not await db.users.is_paused(7)
+    assert not await outbox.resume_dms(db, 7)  # told once, not at every command
 
 
 def test_papers_are_stored_only_through_the_archive() -> None:

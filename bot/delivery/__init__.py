@@ -3,7 +3,7 @@
 One module per job (docs/delivery.md tells the whole story):
 
 - ``outbox``: what is owed. Rows added when papers are stored, baselines for new feeds and topics, feeds
-  dropped with their channel or server, old rows pruned. No Discord here.
+  dropped with their channel or server, DMs resumed, old rows pruned. No Discord here.
 - ``plan``: what is due now: targets with open rows, digest slots, batch sizes, the daily DM cap.
 - ``pacer``: every request spaced under Discord's global rate limit.
 - ``send``: one batch as one message, exactly once across crashes (nonce, then channel history).
@@ -28,6 +28,7 @@ from bot.delivery.outbox import (
     enqueue,
     guild_gone,
     prune,
+    resume_dms,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "enqueue",
     "guild_gone",
     "prune",
+    "resume_dms",
 ]

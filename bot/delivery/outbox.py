@@ -148,6 +148,12 @@ async def guild_gone(db: Database, guild_id: int) -> int:
     return removed
 
 
+async def resume_dms(db: Database, user_id: int) -> bool:
+    """The member is back (they used a command): try their DMs again. True if they were paused (tell them why)."""
+    async with db.transaction() as conn:
+        return await db.users.resume_dms(conn, user_id)
+
+
 async def prune(db: Database, *, now: int | None = None) -> int:
     cutoff = _now(now) - RETENTION_DAYS * DAY
     async with db.transaction() as conn:

@@ -1,4 +1,4 @@
-"""The words around automatic deliveries: digest and DM headers, and the daily-limit note.
+"""The words around automatic deliveries: digest and DM headers, the daily-limit note, the DMs-closed notice.
 
 The papers themselves are rendered by ``bot.render.papers``; these are the message contents that go with them.
 """
@@ -6,6 +6,12 @@ The papers themselves are rendered by ``bot.render.papers``; these are the messa
 from __future__ import annotations
 
 from bot.render.base import CONTENT_MAX, fit
+
+DMS_PAUSED_NOTICE = (
+    "📭 I couldn't send you the papers on your topics: Discord refused my direct message, so your DMs from "
+    "server members look closed. Allow them (Server menu → Privacy Settings → Direct Messages) and I'll "
+    "send what's waiting with the next batch. `/unsubscribe` stops them instead."
+)
 
 
 def digest_header(papers: int | None, part: int = 1) -> str:
