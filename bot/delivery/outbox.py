@@ -6,8 +6,8 @@ eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source com
 still delivered. A new feed or topic first marks what is already eligible as ``skipped``: it starts from
 papers that become eligible after it was added, never with a flood of old ones.
 
-Every function takes ``now`` (epoch seconds) so a caller with its own clock decides what "recent" means;
-without it, the wall clock.
+Whatever depends on the time (enqueue, baselines, prune) takes ``now`` (epoch seconds), so a caller with its
+own clock decides what "recent" means; without it, the wall clock.
 """
 
 from __future__ import annotations
