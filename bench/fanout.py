@@ -3,10 +3,10 @@ rate limits.
 
 The real path: ``bot.app.PaperBot`` (discord.py, the poller storing through ``bot.archive`` into the outbox,
 and the ``Dispatcher`` with its ``Pacer``) runs in-process against
-``tests.fake_discord.FakeDiscord(rate_limits=RateLimits())``, which enforces Discord's 50 requests/s global
-limit and 5 messages per 5 s per channel, and against the fixture paper server
-``tests.helpers.paper_server.PaperServer``. Both come from the test suite, as does ``running_bot`` (it starts
-and stops the bot exactly as the end-to-end tests do); importing them from ``tests`` is deliberate.
+``testing.fake_discord.FakeDiscord(rate_limits=RateLimits())``, which enforces Discord's 50 requests/s global
+limit and 5 messages per 5 s per channel, and against the fixture paper server ``testing.paper_server.PaperServer``.
+Both are the test suite's own stand-ins, as is ``running_bot`` (it starts and stops the bot exactly as the
+end-to-end tests do); ``testing`` never imports pytest, so neither does this.
 
 Setup (not timed): N text channels over ``ceil(N / 500)`` guilds (Discord's channel cap per guild is 500),
 N member users; before the bot starts, one instant feed per channel (``bot.feeds.save_feed``, every paper, no
@@ -59,10 +59,10 @@ async def _measure(ctx: Context, size: int, rate: float | None = None, label: st
     from bot.db.feeds import FeedConfig
     from bot.feeds import save_feed
     from bot.subscriptions import subscribe
-    from tests.fake_discord import FakeDiscord, RateLimits
-    from tests.helpers.bot_harness import bot_settings, running_bot, today
-    from tests.helpers.factories import hf_item
-    from tests.helpers.paper_server import PaperServer
+    from testing.bot_harness import bot_settings, running_bot, today
+    from testing.factories import hf_item
+    from testing.fake_discord import FakeDiscord, RateLimits
+    from testing.paper_server import PaperServer
 
     folder = ctx.scratch(f"fanout-{label}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -284,7 +284,7 @@ def run(ctx: Context) -> dict[str, Any]:
             "channels": size,
             "dm_users": size,
             "guilds": m["guilds"],
-            "rate_limits": "tests.fake_discord.RateLimits() defaults: 50 req/s global, 5 msgs / 5 s per channel",
+            "rate_limits": "testing.fake_discord.RateLimits() defaults: 50 req/s global, 5 msgs / 5 s per channel",
             "pacer_rate_per_s": m["pacer_rate_per_s"],
             "topic": TOPIC,
         },

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,11 +11,11 @@ import pytest
 
 from bot.config import Settings
 from bot.db import Database
-from tests.helpers.paper_server import PaperServer
+from testing.paper_server import PaperServer
+from testing.paths import DATA, SHARED_FIXTURES, data_json
 
-DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SHARED_FIXTURES = SHARED / "fixtures"
+# DATA and data_json moved to testing.paths; re-exported for test files that still import them from here.
+__all__ = ["DATA", "data_json", "settings_env", "shared_fixture"]
 
 # Settings come only from what each test passes: never from the developer's .env or shell.
 _OUR_VARIABLES = [name.upper() for name in Settings.model_fields]
@@ -26,10 +25,6 @@ _OUR_VARIABLES = [name.upper() for name in Settings.model_fields]
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in _OUR_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-
-
-def data_json(name: str) -> Any:
-    return json.loads((DATA / name).read_text(encoding="utf-8"))
 
 
 def shared_fixture(relative: str) -> Path:
@@ -98,7 +93,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[object]:
-    from tests.fake_discord import FakeDiscord, RateLimits
+    from testing.fake_discord import FakeDiscord, RateLimits
 
     async with FakeDiscord(rate_limits=RateLimits.off()) as fake:
         yield fake
@@ -109,7 +104,7 @@ async def world(
     paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: object
 ) -> AsyncIterator[object]:
     """A guild with two channels, an admin and a member, and the real bot connected and done with its first poll."""
-    from tests.helpers.bot_harness import World, bot_settings, build_world, running_bot, serve_today
+    from testing.bot_harness import World, bot_settings, build_world, running_bot, serve_today
 
     serve_today(paper_server)
     guild, general, news, admin, member = build_world(fake_discord)  # type: ignore[arg-type]

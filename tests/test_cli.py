@@ -14,10 +14,11 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.feeds import FeedConfig
 from bot.feeds import save_feed
-from tests.conftest import DATA, data_json, settings_env
-from tests.fake_discord import FakeDiscord
-from tests.helpers.bot_harness import bot_settings, build_world, running_bot, serve_today
-from tests.helpers.paper_server import Fault, PaperServer
+from testing.bot_harness import bot_settings, build_world, running_bot, serve_today
+from testing.fake_discord import FakeDiscord
+from testing.paper_server import Fault, PaperServer
+from testing.paths import DATA, data_json
+from tests.conftest import settings_env
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from bot.db import Database, DatabaseError
 from bot.db.migrations import SCHEMA_VERSION
 from bot.models import Source
 from bot.search import search
-from tests.helpers.factories import make_paper
+from testing.factories import make_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,7 +130,7 @@ async def test_sigkill_mid_batch_leaves_the_database_as_it_was(db_path: Path) ->
         f"""
         import asyncio, os, signal
         from bot.db import Database
-        from tests.helpers.factories import make_paper
+        from testing.factories import make_paper
 
         async def main():
             db = await Database.open({str(db_path)!r})

@@ -12,9 +12,9 @@ import pytest
 from bot import feeds
 from bot.db.feeds import FeedConfig
 from bot.query import MAX_QUERY_CHARS
-from tests.fake_discord import FakeHTTPError
-from tests.helpers.bot_harness import World
-from tests.helpers.factories import hf_item
+from testing.bot_harness import World
+from testing.factories import hf_item
+from testing.fake_discord import FakeHTTPError
 
 pytestmark = pytest.mark.e2e
 
@@ -114,7 +114,7 @@ async def test_search_with_no_match_anywhere_says_so(world: World) -> None:
 
 
 async def test_search_says_when_hugging_face_search_is_down(world: World) -> None:
-    from tests.helpers.paper_server import Fault
+    from testing.paper_server import Fault
 
     world.papers.fail_always("search", Fault(status=503))
     inter = await world.run("search", {"query": "quantum annealing", "public": True})
@@ -194,7 +194,7 @@ async def test_paper_by_any_reference_shows_the_full_card(world: World, referenc
 
 
 async def test_paper_can_be_shown_privately(world: World) -> None:
-    from tests.conftest import data_json
+    from testing.paths import data_json
 
     local = only(await world.run("paper", {"id": "2603.01001", "public": False}))
     assert local.ephemeral
@@ -207,7 +207,7 @@ async def test_paper_can_be_shown_privately(world: World) -> None:
 
 
 async def test_paper_unknown_locally_is_fetched_from_hugging_face(world: World) -> None:
-    from tests.conftest import data_json
+    from testing.paths import data_json
 
     world.papers.hf_papers["2603.01201"] = data_json("hf_paper_2603.01201.json")
     inter = await world.run("paper", {"id": "2603.01201"})
@@ -431,7 +431,7 @@ async def test_status_reports_sources_archive_and_next_poll(world: World) -> Non
 
 
 async def test_status_shows_a_failing_source(world: World) -> None:
-    from tests.helpers.paper_server import Fault
+    from testing.paper_server import Fault
 
     world.papers.fail_always("arxiv", Fault(status=503))
     world.bot.poller.interval = 60

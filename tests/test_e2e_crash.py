@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from testing.bot_harness import MANAGE_GUILD, bot_settings, running_bot, serve_today, today
+from testing.factories import hf_item
+from testing.fake_discord import FakeDiscord, RateLimits
+from testing.paper_server import PaperServer
 from tests.conftest import settings_env
-from tests.fake_discord import FakeDiscord, RateLimits
-from tests.helpers.bot_harness import MANAGE_GUILD, bot_settings, running_bot, serve_today, today
-from tests.helpers.factories import hf_item
-from tests.helpers.paper_server import PaperServer
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from bot.delivery.plan import DM_DAILY_CAP
-from tests.helpers.bot_harness import World, today
-from tests.helpers.factories import hf_item
-from tests.helpers.paper_server import Fault
+from testing.bot_harness import World, today
+from testing.factories import hf_item
+from testing.paper_server import Fault
 
 pytestmark = pytest.mark.e2e
 

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
+from testing.bot_harness import bot_settings, build_world, running_bot, serve_today
+from testing.fake_discord import FakeDiscord, RateLimits
+from testing.paper_server import PaperServer
 from tests.conftest import settings_env
-from tests.fake_discord import FakeDiscord, RateLimits
-from tests.helpers.bot_harness import bot_settings, build_world, running_bot, serve_today
-from tests.helpers.paper_server import PaperServer
 
 pytestmark = pytest.mark.e2e
 

@@ -26,7 +26,7 @@ from discord.app_commands import Choice
 from discord.ext import commands
 from discord.webhook.async_ import async_context, interaction_response_params
 
-from tests.fake_discord import (
+from testing.fake_discord import (
     FakeChannel,
     FakeDiscord,
     FakeGuild,
@@ -878,7 +878,7 @@ async def test_fake_http_error_shape() -> None:
 
 
 def test_snowflakes_are_realistic_unique_and_shardable() -> None:
-    from tests.fake_discord.snowflake import SnowflakeGenerator, snowflake_time
+    from testing.fake_discord.snowflake import SnowflakeGenerator, snowflake_time
 
     ids = SnowflakeGenerator()
     batch = [ids.next() for _ in range(5000)]

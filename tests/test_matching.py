@@ -23,7 +23,7 @@ from bot.matching import BatchIndex, evaluate, match
 from bot.models import Paper
 from bot.query import QueryError, parse_query
 from bot.subscriptions import subscribe, unsubscribe
-from tests.helpers.factories import make_paper
+from testing.factories import make_paper
 
 NOW = datetime.now(UTC)
 

@@ -15,9 +15,9 @@ from bot.db.feeds import FeedConfig
 from bot.feeds import save_feed
 from bot.models import Source
 from bot.poller import Poller, build_http, build_sources
-from tests.conftest import DATA, data_json
-from tests.helpers.factories import hf_item
-from tests.helpers.paper_server import Fault, PaperServer
+from testing.factories import hf_item
+from testing.paper_server import Fault, PaperServer
+from testing.paths import DATA, data_json
 
 
 class Clock:

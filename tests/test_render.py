@@ -29,7 +29,7 @@ from bot.render.help import help_embed
 from bot.search import PERIODS, Fallback, SearchPage, Trending
 from bot.status import Status
 from bot.subscriptions import Subscribed
-from tests.helpers.factories import make_paper
+from testing.factories import make_paper
 
 URL = re.compile(r"^https?://\S+$")
 

@@ -13,7 +13,7 @@ from bot.db import Database
 from bot.models import Source
 from bot.query import MAX_EXCLUDED, MAX_QUERY_CHARS, MAX_TERMS, QueryError, parse_query
 from bot.search import search
-from tests.helpers.factories import make_paper
+from testing.factories import make_paper
 
 CORPUS = [
     make_paper(

@@ -18,9 +18,9 @@ from bot.query import parse_query
 from bot.search import search_hugging_face, trending
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient, RetryPolicy
-from tests.conftest import data_json
-from tests.helpers.factories import hf_item, make_paper
-from tests.helpers.paper_server import Fault, PaperServer
+from testing.factories import hf_item, make_paper
+from testing.paper_server import Fault, PaperServer
+from testing.paths import data_json
 
 NOW = datetime(2026, 3, 4, 12, tzinfo=UTC)
 

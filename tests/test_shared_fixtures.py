@@ -19,8 +19,8 @@ from bot.poller import Poller, build_http, build_sources
 from bot.search import search
 from bot.sources.arxiv import parse_feed
 from bot.sources.hf import dedupe, parse_daily_papers
+from testing.paper_server import PaperServer
 from tests.conftest import shared_fixture
-from tests.helpers.paper_server import PaperServer
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 

@@ -12,9 +12,9 @@ from bot.models import Source
 from bot.sources.arxiv import ArxivSource, parse_feed
 from bot.sources.hf import HuggingFaceSource, parse_daily_papers
 from bot.sources.http import HttpClient, RetryPolicy, SourceError, parse_retry_after
-from tests.conftest import DATA, data_json
-from tests.helpers.factories import hf_item, rss_feed, rss_item
-from tests.helpers.paper_server import Fault, PaperServer
+from testing.factories import hf_item, rss_feed, rss_item
+from testing.paper_server import Fault, PaperServer
+from testing.paths import DATA, data_json
 
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from bot import text
 from bot.models import Paper, Source, is_bare_arxiv_id, normalise_arxiv_id
-from tests.helpers.factories import make_paper
+from testing.factories import make_paper
 
 # ---- ids ---------------------------------------------------------------------------------------
 

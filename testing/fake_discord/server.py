@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import errors as E
+from . import errors as E  # noqa: N812
 from .errors import FakeHTTPError, FakeInvocationError, FakePermissionError, invalid_form_body
 from .gateway import (
     INTENT_GUILD_MEMBERS,
@@ -107,7 +107,7 @@ def _flag(value: Any) -> bool:
 
 
 class FakeDiscord:
-    """A Discord stand-in for tests. See ``tests/fake_discord/README.md``."""
+    """A Discord stand-in for tests. See ``testing/fake_discord/README.md``."""
 
     def __init__(
         self,
@@ -399,7 +399,8 @@ class FakeDiscord:
     def set_member_permissions(self, guild_id: FakeGuild | int, user_id: FakeUser | int, permissions: int) -> None:
         guild = self._resolve_guild(guild_id)
         user = self._resolve_user(user_id)
-        assert guild is not None and user is not None
+        assert guild is not None
+        assert user is not None
         member = guild._members[user.id]
         for role_id in member.role_ids:
             role = guild.roles[role_id]

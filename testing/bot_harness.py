@@ -16,10 +16,10 @@ import discord.http
 
 from bot.app import PaperBot, point_discord_at
 from bot.config import Settings
-from tests.conftest import DATA
-from tests.fake_discord import FakeDiscord
-from tests.fake_discord.models import FakeChannel, FakeGuild, FakeUser
-from tests.helpers.paper_server import PaperServer
+from testing.fake_discord import FakeDiscord
+from testing.fake_discord.models import FakeChannel, FakeGuild, FakeUser
+from testing.paper_server import PaperServer
+from testing.paths import DATA
 
 MANAGE_GUILD = discord.Permissions(manage_guild=True).value
 
