@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -13,17 +12,16 @@ from bot.config import Settings
 from bot.db import Database
 from testing.paper_server import PaperServer
 from testing.paths import DATA, SHARED_FIXTURES, data_json
+from testing.process import OUR_VARIABLES, settings_env
 
-# DATA and data_json moved to testing.paths; re-exported for test files that still import them from here.
+# DATA, data_json and settings_env moved to testing; re-exported for test files that still import them from here.
 __all__ = ["DATA", "data_json", "settings_env", "shared_fixture"]
 
+
 # Settings come only from what each test passes: never from the developer's .env or shell.
-_OUR_VARIABLES = [name.upper() for name in Settings.model_fields]
-
-
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _OUR_VARIABLES:
+    for name in OUR_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -75,20 +73,6 @@ def make_settings(paper_server: PaperServer, db_path: Path) -> Callable[..., Set
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     return build
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment a subprocess needs to see exactly ``settings``."""
-    env = {key: value for key, value in os.environ.items() if key.upper() not in _OUR_VARIABLES}
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if isinstance(value, list):
-            value = ",".join(value)
-        elif hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[name.upper()] = str(value)
-    return env
 
 
 @pytest.fixture

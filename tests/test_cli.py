@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -18,26 +15,11 @@ from testing.bot_harness import bot_settings, build_world, running_bot, serve_to
 from testing.fake_discord import FakeDiscord
 from testing.paper_server import Fault, PaperServer
 from testing.paths import DATA, data_json
-from tests.conftest import settings_env
-
-ROOT = Path(__file__).resolve().parents[1]
+from testing.process import Finished, bot_env, run_bot, workdir
 
 
-async def run_cli(settings: Settings, *args: str) -> tuple[int, str, str]:
-    env = settings_env(settings) | {"PYTHONPATH": str(ROOT), "COLUMNS": "100"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=settings.database_path.parent.parent,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+async def run_cli(settings: Settings, *args: str) -> Finished:
+    return await run_bot(*args, env=bot_env(settings, COLUMNS="100"), cwd=workdir(settings))
 
 
 @pytest.fixture

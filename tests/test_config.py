@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import asyncio
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
+from testing.process import bot_env, run_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "MTIzNDU2Nzg5.secret-token-value.never-print-me"
@@ -70,36 +69,13 @@ def test_env_example_lists_every_setting() -> None:
     assert documented == {name.upper() for name in Settings.model_fields}
 
 
-async def _run_bot(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
-
-
 def _base_env(tmp_path: Path) -> dict[str, str]:
-    import os
-
-    env = {
-        key: value for key, value in os.environ.items() if key.upper() not in {n.upper() for n in Settings.model_fields}
-    }
-    env["PYTHONPATH"] = str(ROOT)
-    env["DATABASE_PATH"] = str(tmp_path / "db.sqlite")
-    return env
+    return bot_env(DATABASE_PATH=str(tmp_path / "db.sqlite"))
 
 
 async def test_bad_value_is_one_line_exit_2_and_never_shows_the_token(tmp_path: Path) -> None:
     env = _base_env(tmp_path) | {"POLL_INTERVAL_SECONDS": "zero", "DISCORD_TOKEN": SECRET}
-    code, out, err = await _run_bot(env=env, cwd=tmp_path)
+    code, out, err = await run_bot(env=env, cwd=tmp_path)
     assert code == 2
     assert err.strip().count("\n") == 0
     assert "POLL_INTERVAL_SECONDS" in err
@@ -108,7 +84,7 @@ async def test_bad_value_is_one_line_exit_2_and_never_shows_the_token(tmp_path: 
 
 
 async def test_missing_token_tells_the_user_to_copy_env_example(tmp_path: Path) -> None:
-    code, _, err = await _run_bot(env=_base_env(tmp_path), cwd=tmp_path)
+    code, _, err = await run_bot(env=_base_env(tmp_path), cwd=tmp_path)
     assert code == 2
     assert "DISCORD_TOKEN" in err
     assert ".env.example" in err
@@ -117,7 +93,7 @@ async def test_missing_token_tells_the_user_to_copy_env_example(tmp_path: Path) 
 
 async def test_dotenv_file_is_read_from_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("POLL_INTERVAL_SECONDS=-5\n")
-    code, _, err = await _run_bot("search", "x", env=_base_env(tmp_path), cwd=tmp_path)
+    code, _, err = await run_bot("search", "x", env=_base_env(tmp_path), cwd=tmp_path)
     assert code == 2
     assert "POLL_INTERVAL_SECONDS" in err
 
@@ -125,7 +101,7 @@ async def test_dotenv_file_is_read_from_the_working_directory(tmp_path: Path) ->
 async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     env = _base_env(tmp_path)
     Path(env["DATABASE_PATH"]).write_text("this is not sqlite, just a text file that happens to be here\n" * 20)
-    code, _, err = await _run_bot("search", "graph", env=env, cwd=tmp_path)
+    code, _, err = await run_bot("search", "graph", env=env, cwd=tmp_path)
     assert code == 2
     assert "Traceback" not in err
     assert "database" in err.lower()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,11 +23,10 @@ from testing.bot_harness import MANAGE_GUILD, bot_settings, running_bot, serve_t
 from testing.factories import hf_item
 from testing.fake_discord import FakeDiscord, RateLimits
 from testing.paper_server import PaperServer
-from tests.conftest import settings_env
+from testing.process import bot_env, finish, spawn_bot, workdir
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
 CHANNELS = 8
 NEW_PAPERS = 4
 
@@ -64,23 +62,13 @@ def embed_ids(messages: list[Any]) -> list[str]:
 
 
 async def start_bot(settings: Settings) -> asyncio.subprocess.Process:
-    env = settings_env(settings) | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=settings.database_path.parent.parent,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await spawn_bot(env=bot_env(settings), cwd=workdir(settings), stdout=asyncio.subprocess.DEVNULL)
 
 
-async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> bytes:
+async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGTERM) -> str:
     if process.returncode is None:
         process.send_signal(sig)
-    _, err = await asyncio.wait_for(process.communicate(), timeout=20)
-    return err
+    return (await finish(process, timeout=20)).err
 
 
 @pytest.fixture
@@ -146,7 +134,7 @@ async def test_sigkill_mid_burst_then_restart_delivers_everything_exactly_once(
             )
         finally:
             err = await stop(second)
-        assert second.returncode == 0, err.decode()[-2000:]
+        assert second.returncode == 0, err[-2000:]
     finally:
         if first.returncode is None:
             first.kill()

@@ -12,7 +12,6 @@ import asyncio
 import re
 import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -23,11 +22,10 @@ from bot.config import Settings
 from testing.bot_harness import bot_settings, build_world, running_bot, serve_today
 from testing.fake_discord import FakeDiscord, RateLimits
 from testing.paper_server import PaperServer
-from tests.conftest import settings_env
+from testing.process import Finished, bot_env, finish, spawn_bot, workdir
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
 EXPECTED_COMMANDS = {"search", "paper", "feed", "help"}
 # Shaped like a real bot token and long enough that any leak of it is unmistakable.
 SECRET_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GqE2eP.pRoCeSs-LeVeL-t0ken_must_never_be_logged"
@@ -71,34 +69,13 @@ def first_poll_stored(path: Path) -> bool:
     return bool(papers and papers[0][0] > 0 and sources and sources[0][0] == 2)
 
 
-def subprocess_env(settings: Settings, **extra: str) -> dict[str, str]:
-    return settings_env(settings) | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **extra}
-
-
 async def start_cli(settings: Settings, *args: str, **env: str) -> asyncio.subprocess.Process:
     # cwd is the test's tmp_path: no developer .env can leak into the subprocess's settings.
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=settings.database_path.parent.parent,
-        env=subprocess_env(settings, **env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await spawn_bot(*args, env=bot_env(settings, **env), cwd=workdir(settings))
 
 
-async def run_cli(settings: Settings, *args: str, **env: str) -> tuple[int, str, str]:
-    process = await start_cli(settings, *args, **env)
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=PROCESS_TIMEOUT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+async def run_cli(settings: Settings, *args: str, **env: str) -> Finished:
+    return await finish(await start_cli(settings, *args, **env), PROCESS_TIMEOUT)
 
 
 def global_key(fake: FakeDiscord) -> str:
