@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 if TYPE_CHECKING:
-    from .server import FakeDiscord
+    from .events import Events
 
 try:  # pragma: no cover - only when discord.py[speed] is installed
     import zstandard as _zstd
@@ -70,7 +70,7 @@ GATEWAY_SEND_WINDOW = 60.0
 class GatewaySession:
     """A gateway session (survives its connection so that it can be RESUMEd)."""
 
-    def __init__(self, fake: FakeDiscord, shard_id: int, shard_count: int, intents: int) -> None:
+    def __init__(self, fake: Events, shard_id: int, shard_count: int, intents: int) -> None:
         self.fake = fake
         self.session_id = secrets.token_hex(16)
         self.shard_id = shard_id
@@ -115,7 +115,7 @@ class GatewaySession:
 class GatewayConnection:
     """One websocket connection."""
 
-    def __init__(self, fake: FakeDiscord, ws: web.WebSocketResponse, compress: str | None) -> None:
+    def __init__(self, fake: Events, ws: web.WebSocketResponse, compress: str | None) -> None:
         self.fake = fake
         self.ws = ws
         self.compress = compress
@@ -335,7 +335,7 @@ class GatewayConnection:
             await self.session.dispatch("GUILD_MEMBERS_CHUNK", data)
 
 
-async def websocket_handler(fake: FakeDiscord, request: web.Request) -> web.StreamResponse:
+async def websocket_handler(fake: Events, request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
     await ws.prepare(request)
     compress = request.query.get("compress")

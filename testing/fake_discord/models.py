@@ -15,7 +15,7 @@ from .snowflake import iso, snowflake_time
 from .validate import FLAG_EPHEMERAL, FLAG_LOADING
 
 if TYPE_CHECKING:
-    from .server import FakeDiscord
+    from .state import DiscordState
 
 
 class P:
@@ -238,7 +238,7 @@ class FakeChannel:
             result.append(bot)
         return result
 
-    def to_json(self, fake: FakeDiscord) -> dict[str, Any]:
+    def to_json(self, fake: DiscordState) -> dict[str, Any]:
         if self.type == DM:
             recipient = fake.users.get(self.recipient_id) if self.recipient_id else None
             return {
@@ -435,7 +435,7 @@ class FakeMessage:
                 stack.append(comp["accessory"])
         return None
 
-    def to_json(self, fake: FakeDiscord) -> dict[str, Any]:
+    def to_json(self, fake: DiscordState) -> dict[str, Any]:
         author = fake.users.get(self.author_id)
         data: dict[str, Any] = {
             "id": str(self.id),
@@ -523,7 +523,7 @@ RESPONSE_NAMES = {
 class FakeInteraction:
     """One interaction the fake sent to the bot, and everything the bot answered."""
 
-    fake: FakeDiscord
+    fake: DiscordState
     id: int
     token: str
     type: int  # 2 command, 3 component, 4 autocomplete, 5 modal submit

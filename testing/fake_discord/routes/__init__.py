@@ -1,0 +1,1 @@
+"""REST routes, one module per resource: each is a mixin with its handlers and its part of the route table."""
