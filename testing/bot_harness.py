@@ -31,7 +31,10 @@ def today() -> date:
 def redate_json(name: str, day: date) -> list[dict[str, Any]]:
     """A project fixture moved to ``day`` (its papers were recorded on 2026-03-04 / 2026-03-03)."""
     raw = (DATA / name).read_text(encoding="utf-8")
-    return json.loads(raw.replace("2026-03-04", day.isoformat()).replace("2026-03-03", day.isoformat()))
+    items: list[dict[str, Any]] = json.loads(
+        raw.replace("2026-03-04", day.isoformat()).replace("2026-03-03", day.isoformat())
+    )
+    return items
 
 
 def redate_feed(day: date) -> bytes:
@@ -55,7 +58,7 @@ def bot_settings(base: Settings, fake: FakeDiscord, **overrides: Any) -> Setting
         "discord_gateway_url": fake.gateway_url,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager

@@ -10,6 +10,8 @@ import pytest
 
 from bot.config import Settings
 from bot.db import Database
+from testing.bot_harness import World, bot_settings, build_world, running_bot, serve_today
+from testing.fake_discord import FakeDiscord, RateLimits
 from testing.paper_server import PaperServer
 from testing.paths import DATA, SHARED_FIXTURES, data_json
 from testing.process import OUR_VARIABLES, settings_env
@@ -70,31 +72,24 @@ def make_settings(paper_server: PaperServer, db_path: Path) -> Callable[..., Set
             "poll_interval_seconds": 1,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+        return Settings(_env_file=None, **values)
 
     return build
 
 
 @pytest.fixture
-async def fake_discord() -> AsyncIterator[object]:
-    from testing.fake_discord import FakeDiscord, RateLimits
-
+async def fake_discord() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord(rate_limits=RateLimits.off()) as fake:
         yield fake
 
 
 @pytest.fixture
 async def world(
-    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: object
-) -> AsyncIterator[object]:
+    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: FakeDiscord
+) -> AsyncIterator[World]:
     """A guild with two channels, an admin and a member, and the real bot connected and done with its first poll."""
-    from testing.bot_harness import World, bot_settings, build_world, running_bot, serve_today
-
     serve_today(paper_server)
-    guild, general, news, admin, member = build_world(fake_discord)  # type: ignore[arg-type]
-    settings = bot_settings(
-        make_settings(poll_interval_seconds=3600, delivery_retry_base_seconds=0.05),
-        fake_discord,  # type: ignore[arg-type]
-    )
-    async with running_bot(settings, fake_discord) as bot:  # type: ignore[arg-type]
-        yield World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)  # type: ignore[arg-type]
+    guild, general, news, admin, member = build_world(fake_discord)
+    settings = bot_settings(make_settings(poll_interval_seconds=3600, delivery_retry_base_seconds=0.05), fake_discord)
+    async with running_bot(settings, fake_discord) as bot:
+        yield World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)

@@ -138,7 +138,8 @@ class GatewayConnection:
         if self._zlib is not None:
             return self._zlib.compress(text.encode()) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
         if self._zstd is not None:  # pragma: no cover
-            return self._zstd.compress(text.encode()) + self._zstd.flush(_zstd.COMPRESSOBJ_FLUSH_BLOCK)
+            frame: bytes = self._zstd.compress(text.encode()) + self._zstd.flush(_zstd.COMPRESSOBJ_FLUSH_BLOCK)
+            return frame
         return text
 
     async def send(self, payload: dict[str, Any]) -> None:
@@ -309,7 +310,7 @@ class GatewayConnection:
     async def _request_members(self, d: dict[str, Any]) -> None:
         fake = self.fake
         try:
-            guild = fake.guilds[int(d.get("guild_id"))]
+            guild = fake.guilds[int(d["guild_id"])]
         except (TypeError, ValueError, KeyError):
             return
         query = (d.get("query") or "").lower()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from . import errors
 from .errors import FakeHTTPError
@@ -154,6 +154,8 @@ class HttpServer(Faults, Events):
                 part = await reader.next()
                 if part is None:
                     break
+                if not isinstance(part, BodyPartReader):  # a nested multipart: nothing Discord's clients send
+                    continue
                 if part.name == "payload_json":
                     try:
                         ctx.json = json.loads(await part.text())

@@ -264,7 +264,7 @@ class Invocations(CommandOptions, World, Messages):
             raise FakeInvocationError("that interaction did not open a modal")
 
         def fill(comp: dict[str, Any]) -> dict[str, Any]:
-            cid = comp.get("custom_id")
+            cid: Any = comp.get("custom_id")  # a JSON value: usually a string, None if the bot left it out
             out: dict[str, Any] = {"type": comp["type"]}
             if "id" in comp:
                 out["id"] = comp["id"]

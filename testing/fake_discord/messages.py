@@ -68,8 +68,10 @@ class Messages(Events):
             log.exception("dispatch of %s failed", event)
 
     @staticmethod
-    def _apply_files(payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator) -> list[dict]:
-        attachments = []
+    def _apply_files(
+        payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
+    ) -> list[dict[str, Any]]:
+        attachments: list[dict[str, Any]] = []
         described = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, dict)}
         for index, f in enumerate(files):
             meta = described.get(str(index), {})
@@ -87,7 +89,9 @@ class Messages(Events):
             )
         return attachments
 
-    def _apply_edit(self, msg: FakeMessage, payload: dict[str, Any], files: list[dict[str, Any]], *, embeds_ok=True):
+    def _apply_edit(
+        self, msg: FakeMessage, payload: dict[str, Any], files: list[dict[str, Any]], *, embeds_ok: bool = True
+    ) -> None:
         msg.revisions.append(msg.snapshot())
         if "content" in payload:
             msg.content = payload["content"] or ""
@@ -110,7 +114,9 @@ class Messages(Events):
         msg.flags &= ~FLAG_LOADING
         msg.edited_at = datetime.datetime.now(datetime.UTC)
 
-    def _interaction_message(self, inter: FakeInteraction, data: dict[str, Any], files, flags: int) -> FakeMessage:
+    def _interaction_message(
+        self, inter: FakeInteraction, data: dict[str, Any], files: list[dict[str, Any]], flags: int
+    ) -> FakeMessage:
         chan = self.channels[inter.channel_id]
         return self._new_message(
             chan,

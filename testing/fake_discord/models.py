@@ -547,7 +547,8 @@ class FakeInteraction:
 
     @property
     def data(self) -> dict[str, Any]:
-        return self.payload.get("data", {})
+        data: dict[str, Any] = self.payload.get("data", {})
+        return data
 
     @property
     def acknowledged(self) -> bool:

@@ -81,7 +81,7 @@ class CommandOptions(DiscordState):
             assert user is not None
             resolved.setdefault("users", {})[str(user.id)] = user.to_json()
             m = guild.member(user.id) if guild is not None else None
-            if m is not None:
+            if guild is not None and m is not None:
                 mj = m.to_json(with_user=False, permissions=compute_permissions(guild, m, None, self.bot_user_id))
                 resolved.setdefault("members", {})[str(user.id)] = mj
             return str(user.id)

@@ -153,7 +153,7 @@ class DiscordState:
                 await asyncio.wait_for(waiter.wait(), timeout=min(remaining, 0.02))
 
     @staticmethod
-    def _resolve(table: dict[int, Any], kind: str, item: Any) -> Any:
+    def _resolve(table: dict[int, T], kind: str, item: Any) -> T | None:
         """``item`` (an object with an ``id``, or an id) looked up in ``table``; None stays None."""
         if item is None:
             return None

@@ -52,7 +52,9 @@ def _merge(errors: dict[str, Any], key: str, value: dict[str, Any]) -> None:
         errors[key] = value
 
 
-def _check_str(errors: dict[str, Any], obj: dict[str, Any], key: str, hi: int, *, lo: int = 0, required=False) -> int:
+def _check_str(
+    errors: dict[str, Any], obj: dict[str, Any], key: str, hi: int, *, lo: int = 0, required: bool = False
+) -> int:
     """Validate a string field; return its length (0 when absent)."""
     if key not in obj or obj[key] is None:
         if required:
@@ -78,7 +80,9 @@ def valid_url(value: Any, *, allow_attachment: bool = False) -> bool:
     return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
-def _check_url(errors: dict[str, Any], obj: dict[str, Any], key: str, *, required=False, attachment=False) -> None:
+def _check_url(
+    errors: dict[str, Any], obj: dict[str, Any], key: str, *, required: bool = False, attachment: bool = False
+) -> None:
     if key not in obj or obj[key] is None:
         if required:
             errors[key] = _required()
@@ -424,6 +428,7 @@ def validate_thread_name(name: Any) -> str:
     _check_str(errors, {"name": name}, "name", 100, lo=1, required=True)
     if errors:
         raise invalid_form_body(errors)
+    assert isinstance(name, str)  # _check_str refused anything else
     return name
 
 

@@ -45,7 +45,9 @@ class CommandRoutes(HttpServer):
             return guild.id, self._guild_commands.setdefault(guild.id, [])
         return None, self._global_commands
 
-    def _command_json(self, norm: dict[str, Any], guild_id: int | None, existing: dict[str, Any] | None):
+    def _command_json(
+        self, norm: dict[str, Any], guild_id: int | None, existing: dict[str, Any] | None
+    ) -> dict[str, Any]:
         data = copy.deepcopy(norm)
         data["id"] = existing["id"] if existing else str(self._ids.next())
         data["application_id"] = str(self.application_id)

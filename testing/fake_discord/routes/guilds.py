@@ -60,7 +60,7 @@ class GuildRoutes(HttpServer, World):
     async def _h_create_dm(self, ctx: Ctx) -> Any:
         body = ctx.json if isinstance(ctx.json, dict) else {}
         try:
-            user = self.users[int(body.get("recipient_id"))]
+            user = self.users[int(body["recipient_id"])]
         except (TypeError, ValueError, KeyError):
             raise invalid_form_body(
                 {"recipient_id": errors.field_error("BASE_TYPE_REQUIRED", "This field is required")}
