@@ -1,8 +1,11 @@
-"""What every benchmark receives: the scale, the seed, where to cache and scratch, and timing helpers."""
+"""What every benchmark receives: the scale, the seed, where to cache and scratch, and timing helpers.
+
+``bench.corpus`` is imported only when a benchmark first asks for the vocabulary or the corpus: ``import bench``
+stays light (``python -m bench.idle`` measures what the interpreter costs before the bot's imports).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -11,16 +14,16 @@ import shutil
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
+
+from bench.aio import run_async as run_async  # benchmarks import it from here, with the other helpers
 
 if TYPE_CHECKING:
     from bench.corpus import CorpusInfo, Vocabulary
-
-T = TypeVar("T")
 
 DEFAULT_SEED = 20260306
 DEFAULT_RESULTS_DIR = Path("bench-results")
@@ -153,9 +156,12 @@ class Context:
     def corpus(self) -> CorpusInfo:
         """The cached corpus database for this scale and seed (papers + topics), built if missing."""
         if self._corpus is None:
-            from bench.corpus import ensure_corpus
+            from bench.corpus import CorpusSpec, ensure_corpus
 
-            self._corpus = ensure_corpus(self)
+            scale = self.scale
+            spec = CorpusSpec(scale.name, scale.papers, scale.topics, self.seed, scale.build_batch)
+            loadavg = self.machine.get("loadavg_at_start")
+            self._corpus = ensure_corpus(spec, self.cache_dir, self.vocabulary, say=self.say, loadavg=loadavg)
         return self._corpus
 
     def scratch(self, name: str) -> Path:
@@ -175,18 +181,6 @@ class Context:
             "cache_dir": str(self.cache_dir),
             "options": self.options,
         }
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion, also when the caller already has a running loop (e.g. an async test)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 @contextlib.contextmanager

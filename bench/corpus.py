@@ -23,20 +23,19 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench import fallback
+from bench.aio import run_async
 from bot.db import Database
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.models import Paper, Source
 from bot.query import parse_query
-
-if TYPE_CHECKING:
-    from bench.context import Context
+from testing.paths import DATA, SHARED_FIXTURES
 
 GENERATOR_VERSION = 2
 
@@ -80,11 +79,10 @@ _CATEGORIES = ("cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML", "cs.RO", "cs.IR", 
 
 
 def _default_fixture_dirs() -> list[Path]:
-    root = Path(__file__).resolve().parent.parent
     dirs = []
     if os.environ.get("BENCH_FIXTURES"):
         dirs.append(Path(os.environ["BENCH_FIXTURES"]))
-    dirs += [root.parent / "shared" / "fixtures", root / "tests" / "data"]
+    dirs += [SHARED_FIXTURES, DATA]
     return dirs
 
 
@@ -477,54 +475,72 @@ class CorpusInfo:
         return data
 
 
-def cache_key(ctx: Context) -> str:
+@dataclass(frozen=True)
+class CorpusSpec:
+    """What a corpus holds (a ``--scale``'s sizes and the seed) and the papers per transaction it is built with."""
+
+    scale: str
+    papers: int
+    topics: int
+    seed: int
+    build_batch: int
+
+
+def cache_key(spec: CorpusSpec) -> str:
     """Scale, seed, generator and schema: the schema by version *and* a hash of the migration SQL, so a
     migration edited in place before it ships also rebuilds the cache."""
-    s = ctx.scale
     schema = hashlib.sha256("\n".join(MIGRATIONS).encode()).hexdigest()[:8]
-    return (
-        f"corpus-{s.name}-p{s.papers}-t{s.topics}-seed{ctx.seed}-gen{GENERATOR_VERSION}-schema{SCHEMA_VERSION}-{schema}"
-    )
+    sizes = f"{spec.scale}-p{spec.papers}-t{spec.topics}-seed{spec.seed}"
+    return f"corpus-{sizes}-gen{GENERATOR_VERSION}-schema{SCHEMA_VERSION}-{schema}"
 
 
-def ensure_corpus(ctx: Context) -> CorpusInfo:
-    """The corpus for ``ctx``: reused from the cache when present, else built through the real upsert path.
+def _quiet(message: str) -> None:
+    pass
 
-    Built under a temporary name and renamed when complete, so an interrupted build is never reused.
+
+def ensure_corpus(
+    spec: CorpusSpec,
+    cache_dir: Path,
+    vocabulary: Vocabulary,
+    *,
+    say: Callable[[str], None] = _quiet,
+    loadavg: list[float] | None = None,
+) -> CorpusInfo:
+    """The corpus for ``spec``: reused from ``cache_dir`` when present, else built through the real upsert path.
+
+    Built under a temporary name and renamed when complete, so an interrupted build is never reused. ``loadavg``
+    (the machine's at the start of the run) is recorded with the build figures.
     """
-    from bench.context import run_async
-
-    key = cache_key(ctx)
-    path = ctx.cache_dir / f"{key}.db"
-    meta_path = ctx.cache_dir / f"{key}.json"
+    key = cache_key(spec)
+    path = cache_dir / f"{key}.db"
+    meta_path = cache_dir / f"{key}.json"
     if path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        ctx.say(f"corpus: reusing {path}")
+        say(f"corpus: reusing {path}")
         return CorpusInfo(path, meta["papers"], meta["topics"], key, True, meta["build"])
-    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
     building = path.with_name(path.name + ".building")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
-    ctx.say(
-        f"corpus: building {ctx.scale.papers:,} papers and {ctx.scale.topics:,} topics into {path} (cached afterwards)"
-    )
-    build = run_async(_build(ctx, building))
+    say(f"corpus: building {spec.papers:,} papers and {spec.topics:,} topics into {path} (cached afterwards)")
+    build = run_async(_build(spec, vocabulary, building, say, loadavg))
     building.rename(path)
     count, topic_count = build["papers"], build.pop("topic_rows")
     meta_path.write_text(json.dumps({"papers": count, "topics": topic_count, "build": build}, indent=2))
-    ctx.say(f"corpus: built in {build['total_s']}s")
+    say(f"corpus: built in {build['total_s']}s")
     return CorpusInfo(path, count, topic_count, key, False, build)
 
 
-async def _build(ctx: Context, building: Path) -> dict[str, Any]:
-    scale = ctx.scale
-    generator = CorpusGenerator(ctx.vocabulary, ctx.seed)
+async def _build(
+    spec: CorpusSpec, vocabulary: Vocabulary, building: Path, say: Callable[[str], None], loadavg: list[float] | None
+) -> dict[str, Any]:
+    generator = CorpusGenerator(vocabulary, spec.seed)
     generate_s = upsert_s = 0.0
     batch_rates: list[float] = []
     started = time.perf_counter()
     db = await Database.open(building)
     try:
-        papers = iter(generator.corpus(scale.papers, scale.build_batch))
+        papers = iter(generator.corpus(spec.papers, spec.build_batch))
         done = 0
         while True:
             t0 = time.perf_counter()
@@ -539,10 +555,10 @@ async def _build(ctx: Context, building: Path) -> dict[str, Any]:
             upsert_s += t2 - t1
             batch_rates.append(len(batch) / (t2 - t1))
             done += len(batch)
-            if done % (scale.build_batch * 10) == 0 or done == scale.papers:
-                ctx.say(f"corpus: {done:,}/{scale.papers:,} papers ({done / upsert_s:,.0f}/s upsert)")
+            if done % (spec.build_batch * 10) == 0 or done == spec.papers:
+                say(f"corpus: {done:,}/{spec.papers:,} papers ({done / upsert_s:,.0f}/s upsert)")
         t0 = time.perf_counter()
-        subscriptions = topics(ctx.vocabulary, scale.topics, ctx.seed)
+        subscriptions = topics(vocabulary, spec.topics, spec.seed)
         t1 = time.perf_counter()
         for offset in range(0, len(subscriptions), 5_000):
             async with db.transaction() as conn:
@@ -556,7 +572,7 @@ async def _build(ctx: Context, building: Path) -> dict[str, Any]:
     return {
         "papers": count,
         "topic_rows": topic_count,
-        "batch": scale.build_batch,
+        "batch": spec.build_batch,
         "generate_s": round(generate_s, 2),
         "upsert_s": round(upsert_s, 2),
         "upsert_papers_per_s": round(count / upsert_s, 1) if upsert_s else None,
@@ -566,5 +582,5 @@ async def _build(ctx: Context, building: Path) -> dict[str, Any]:
         "topics_insert_s": round(t2 - t1, 2),
         "total_s": round(time.perf_counter() - started, 2),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "loadavg_at_start": ctx.machine.get("loadavg_at_start"),
+        "loadavg_at_start": loadavg,
     }
