@@ -4,9 +4,9 @@
 Standard library only, so it works on a machine that has nothing but Python 3.11+ and pip.
 
     python3 dev.py run [bot arguments]   # the bot (python -m bot ...)
-    python3 dev.py test                  # lint + format check + the whole test suite (what CI runs)
+    python3 dev.py test                  # lint + format check + types + the whole test suite (what CI runs)
     python3 dev.py pytest [args]         # only pytest, with your arguments
-    python3 dev.py lint | fmt            # ruff check + format check | apply ruff format and fixes
+    python3 dev.py lint | fmt            # ruff check + format check + mypy | apply ruff format and fixes
     python3 dev.py bench [args]          # the benchmark suite (python -m bench ...)
 """
 
@@ -86,7 +86,11 @@ def main(args: list[str]) -> int:
     if command == "bench":
         return run([py, "-m", "bench", *rest])
     if command == "lint":
-        return run([py, "-m", "ruff", "check", "."]) or run([py, "-m", "ruff", "format", "--check", "."])
+        return (
+            run([py, "-m", "ruff", "check", "."])
+            or run([py, "-m", "ruff", "format", "--check", "."])
+            or run([py, "-m", "mypy"])  # files and strictness: [tool.mypy] in pyproject.toml
+        )
     if command == "fmt":
         return run([py, "-m", "ruff", "check", "--fix", "."]) or run([py, "-m", "ruff", "format", "."])
     if command == "pytest":

@@ -443,7 +443,7 @@ def search_mix(vocab: Vocabulary, seed: int, per_kind: int = 8) -> list[tuple[st
     def phrase() -> str:
         return _phrase(rng, vocab)
 
-    kinds = {
+    kinds: dict[str, Callable[[], str]] = {
         "common-1": lambda: common(),
         "mid-1": lambda: mid(),
         "rare-1": lambda: rare(),

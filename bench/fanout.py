@@ -75,7 +75,7 @@ async def _measure(ctx: Context, size: int, rate: float | None = None, label: st
             guilds = [fake.add_guild(f"Lab {index}") for index in range(n_guilds)]
             channels = [fake.add_text_channel(guilds[i // CHANNELS_PER_GUILD], f"papers-{i}") for i in range(size)]
             users = [fake.add_member(guilds[i % n_guilds], f"reader{i}") for i in range(size)]
-            base = Settings(  # type: ignore[call-arg]
+            base = Settings(
                 _env_file=None,
                 database_path=db_path,
                 hf_base_url=papers.base_url,
@@ -93,6 +93,7 @@ async def _measure(ctx: Context, size: int, rate: float | None = None, label: st
             db = await Database.open(db_path)
             try:
                 for channel in channels:
+                    assert channel.guild_id is not None, "add_text_channel made a server channel"
                     await save_feed(db, FeedConfig(guild_id=channel.guild_id, channel_id=channel.id), None)
                 for user in users:
                     await subscribe(db, user.id, TOPIC)

@@ -38,9 +38,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import bot.db.queries as queries_module
 import bot.delivery.outbox as delivery_module
+import bot.matching as matching_module
 from bench.context import Context, percentile, ratio, run_async, target
 from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database
@@ -107,18 +109,18 @@ def _timed(db: Database, after_topics: Callable[[Any], Awaitable[None]] | None =
         for name in names:
             patched.append((owner, name, vars(owner).get(name)))
             setattr(owner, name, wrap(getattr(owner, name), name))
-    db.deliveries.enqueue_topics = probe(db.deliveries.enqueue_topics)  # type: ignore[method-assign]
-    original_match = delivery_module.match
-    delivery_module.match = wrap(original_match, "match")  # type: ignore[assignment]
+    # An instance attribute over the method, removed again below with the other patches.
+    db.deliveries.enqueue_topics = probe(db.deliveries.enqueue_topics)  # type: ignore[method-assign,assignment]  # instance patch, removed below
     try:
-        yield spent
+        # outbox calls the name it imported from bot.matching, so that is the name to time.
+        with mock.patch.object(delivery_module, "match", wrap(matching_module.match, "match")):
+            yield spent
     finally:
-        delivery_module.match = original_match
-        for owner, name, previous in patched:
+        for target, name, previous in patched:
             if previous is None:
-                delattr(owner, name)
+                delattr(target, name)
             else:
-                setattr(owner, name, previous)
+                setattr(target, name, previous)
 
 
 async def _pairs_checksum(conn: Any) -> int:
@@ -145,7 +147,7 @@ def _memo_document_frequency() -> Iterator[None]:
             memo.update(await original(conn, missing))
         return {stem: memo[stem] for stem in stems}
 
-    queries_module._document_frequency = remembered  # type: ignore[assignment]
+    queries_module._document_frequency = remembered
     try:
         yield
     finally:
@@ -275,7 +277,11 @@ def _spot_sample(everything: list[tuple[int, str]], seed: str) -> dict[int, str]
     """Random stored queries, plus some with phrases and some with exclusions (the cases sets cannot decide)."""
     rng = random.Random(seed)
     sample = dict(rng.sample(everything, min(SPOT_RANDOM, len(everything))))
-    for wanted, test in ((SPOT_PHRASE, lambda text: '"' in text), (SPOT_EXCLUDE, lambda text: " -" in f" {text}")):
+    wanted_kinds: tuple[tuple[int, Callable[[str], bool]], ...] = (
+        (SPOT_PHRASE, lambda text: '"' in text),
+        (SPOT_EXCLUDE, lambda text: " -" in f" {text}"),
+    )
+    for wanted, test in wanted_kinds:
         pool = [item for item in everything if test(item[1]) and item[0] not in sample]
         sample.update(rng.sample(pool, min(wanted, len(pool))))
     return sample

@@ -80,7 +80,8 @@ def _child(args: list[str]) -> dict[str, Any]:
     )
     if done.returncode != 0:
         raise RuntimeError(f"bench.idle failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout)
+    figures: dict[str, Any] = json.loads(done.stdout)
+    return figures
 
 
 def run(ctx: Context) -> dict[str, Any]:

@@ -87,7 +87,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
                 rng.shuffle(order)
                 for kind, text, _query in order:
                     start = time.perf_counter()
-                    await search(db, text, sort=sort, per_page=5)  # type: ignore[arg-type]
+                    await search(db, text, sort=sort, per_page=5)  # type: ignore[arg-type]  # sort is a Sort literal
                     elapsed = (time.perf_counter() - start) * 1000
                     samples.append(elapsed)
                     by_kind[kind].append(elapsed)
@@ -128,7 +128,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
     real_sub_summary = latency_summary(real_subset)
     base_sub_summary = latency_summary(base_subset)
     p50_ratio = ratio(base_sub_summary["p50_ms"], real_sub_summary["p50_ms"])
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         kind: {
             "relevance": latency_summary(relevance_kinds[kind]),
             "newest_p50_ms": round(percentile(newest_kinds[kind], 50), 3),

@@ -117,8 +117,8 @@ VARIANTS: dict[str, Callable[[SearchMethod], SearchMethod]] = {
 def patched(name: str) -> Iterator[None]:
     """``PaperRepository.search`` replaced by the candidate ``name`` inside the block."""
     original = PaperRepository.search
-    PaperRepository.search = VARIANTS[name](original)  # type: ignore[method-assign]
+    PaperRepository.search = VARIANTS[name](original)  # type: ignore[method-assign]  # swapped for one run, then restored
     try:
         yield
     finally:
-        PaperRepository.search = original  # type: ignore[method-assign]
+        PaperRepository.search = original  # type: ignore[method-assign]  # swapped for one run, then restored

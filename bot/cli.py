@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def paper_json(paper: Paper) -> dict[str, Any]:
     data = paper.model_dump(mode="json")
-    data["sources"] = [member.name.lower() for member in Source if member in paper.sources]
+    data["sources"] = [str(member.name).lower() for member in Source if member in paper.sources]
     data["summary"] = paper.summary
     data["url"] = paper.canonical_url
     return data

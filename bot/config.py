@@ -98,6 +98,6 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)  # type: ignore[arg-type]  # overrides are raw values for pydantic to validate
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -45,7 +46,9 @@ class DeliveryEvents(commands.Cog):
             log.info("channel %s in guild %s was deleted: removed its feed", channel.id, channel.guild.id)
 
     @commands.Cog.listener()
-    async def on_app_command_completion(self, interaction: discord.Interaction, command: app_commands.Command) -> None:
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: app_commands.Command[Any, ..., Any]
+    ) -> None:
         """Tell a user whose DMs were refused, once, and try them again from the next batch on."""
         if not await outbox.resume_dms(self.bot.db, interaction.user.id):
             return

@@ -35,8 +35,8 @@ def require_manage_server(interaction: discord.Interaction) -> None:
 
 def missing_bot_permissions(channel: discord.abc.GuildChannel, *, threads: bool) -> list[str]:
     me = channel.guild.me
-    if me is None:
-        return []
+    if me is None:  # discord.py types it as Member, but it is None until our own member is cached
+        return []  # type: ignore[unreachable]  # see above
     have = channel.permissions_for(me)
     needed = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
     if threads:

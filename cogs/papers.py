@@ -73,7 +73,7 @@ class Papers(commands.Cog):
             return await search(
                 self.bot.db,
                 parsed,
-                sort=sort,  # type: ignore[arg-type]
+                sort=sort,  # type: ignore[arg-type]  # the choices are Sort's values
                 since=since,
                 min_upvotes=min_upvotes,
                 source=source_flag,

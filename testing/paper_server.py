@@ -76,7 +76,7 @@ class PaperServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]  # the site is started, so its server is set
         self.base_url = f"http://127.0.0.1:{port}"
         return self
 

@@ -13,7 +13,7 @@ SECRET = "MTIzNDU2Nzg5.secret-token-value.never-print-me"
 
 
 def test_defaults_match_the_documented_contract() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.discord_token is None
     assert settings.database_path == Path("data/paperbot.db")
     assert settings.hf_base_url == "https://huggingface.co"

@@ -34,7 +34,7 @@ from bot.render.delivery import daily_limit_note, digest_header, dm_header
     ],
 )
 def test_faults_are_classified_by_target_status_and_code(kind: str, status: int, code: int, fault: Fault) -> None:
-    assert classify(kind, status, code) is fault  # type: ignore[arg-type]
+    assert classify(kind, status, code) is fault  # type: ignore[arg-type]  # the table's kinds are TargetKind literals
 
 
 def test_digest_slot_is_the_last_hour_passed_in_the_feeds_time_zone() -> None:

@@ -44,7 +44,9 @@ def publish(world: World, *items: dict[str, Any]) -> list[str]:
 
 
 def set_upvotes(world: World, paper_id: str, upvotes: int) -> None:
-    for item in world.papers.hf_days[today().isoformat()]:  # type: ignore[union-attr]
+    items = world.papers.hf_days[today().isoformat()]
+    assert isinstance(items, list), "the day is served as JSON items, not raw bytes"
+    for item in items:
         if item["paper"]["id"] == paper_id:
             item["paper"]["upvotes"] = upvotes
 
@@ -90,7 +92,7 @@ async def idle(world: World) -> None:
             "AND u.dm_paused_at IS NOT NULL)",
             (time.time(),),
         )
-        return rows[0]["n"] == 0
+        return bool(rows[0]["n"] == 0)
 
     await until(settled, "deliveries still pending")
 
@@ -104,7 +106,7 @@ async def test_instant_feed_posts_only_new_papers_once_each(world: World) -> Non
     await world.fake.wait_for(lambda: len(world.fake.messages(world.news)) == 2, timeout=10, message="two posts")
     assert sorted(posted_ids(world.fake.messages(world.news))) == sorted(ids)
     message = world.fake.messages(world.news)[0]
-    assert message.allowed_mentions == {"parse": []} or message.allowed_mentions.get("parse") == []
+    assert message.allowed_mentions == {"parse": []} or (message.allowed_mentions or {}).get("parse") == []
     # Upvote changes and repeated polls never repost.
     set_upvotes(world, ids[0], 80)
     await world.bot.poller.poll_once()
@@ -262,7 +264,7 @@ async def test_missing_permissions_disables_only_that_feed(world: World) -> None
     # Fixing the permission and re-adding the feed resumes it, from new papers on.
     world.fake.clear_channel_error(world.news.id)
     await add_feed(world)
-    assert (await world.bot.db.feeds.get(world.news.id)).enabled  # type: ignore[union-attr]
+    assert (await world.bot.db.feeds.get(world.news.id)).enabled  # type: ignore[union-attr]  # None fails the test anyway
     (fifth,) = publish(world, new_item("Fifth"))
     await world.bot.poller.poll_once()
     await world.fake.wait_for(lambda: len(world.fake.messages(world.news)) == 1, timeout=10, message="resumed")

@@ -315,7 +315,8 @@ def test_plan_json_is_stable(tmp_path: Path) -> None:
         try:
             async with db.transaction() as conn:
                 query_id = await db.queries.ensure(conn, parse_query('"Graph Networks" OR graphs -survey'))
-            return await db.fetchval("SELECT plan FROM queries WHERE id = ?", (query_id,))
+            plan: str = await db.fetchval("SELECT plan FROM queries WHERE id = ?", (query_id,))
+            return plan
         finally:
             await db.close()
 

@@ -15,6 +15,7 @@ from bot.db.feeds import FeedConfig
 from bot.feeds import save_feed
 from bot.models import Source
 from bot.poller import Poller, build_http, build_sources
+from bot.sources.http import HttpClient
 from testing.factories import hf_item
 from testing.paper_server import Fault, PaperServer
 from testing.paths import DATA, data_json
@@ -39,7 +40,7 @@ def serve_day(paper_server: PaperServer) -> PaperServer:
     return paper_server
 
 
-def poller_for(db: Database, settings: Settings, clock: Clock) -> tuple[Poller, object]:
+def poller_for(db: Database, settings: Settings, clock: Clock) -> tuple[Poller, HttpClient]:
     http = build_http(settings)
     return Poller(db, build_sources(settings, http), interval=settings.poll_interval_seconds, clock=clock), http
 
@@ -53,7 +54,7 @@ async def test_a_poll_merges_both_sources(
     db: Database, serve_day: PaperServer, make_settings: Callable[..., Settings], clock: Clock
 ) -> None:
     poller, http = poller_for(db, make_settings(), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         report = await poller.poll_once()
     assert {item.name: item.status for item in report.sources} == {"huggingface": "ok", "arxiv": "ok"}
     assert len(report.stored.new) == 8  # 6 from HF + 2 only on arXiv (2 overlap, 1 replacement skipped)
@@ -71,7 +72,7 @@ async def test_the_next_poll_updates_upvotes_and_uses_a_conditional_request(
     db: Database, serve_day: PaperServer, make_settings: Callable[..., Settings], clock: Clock
 ) -> None:
     poller, http = poller_for(db, make_settings(), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         await poller.poll_once()
         items = data_json("hf_daily_2026-03-04.json")
         items[1]["paper"]["upvotes"] = 99
@@ -98,7 +99,7 @@ async def test_one_failing_source_never_stops_the_other(
 ) -> None:
     serve_day.fail_always("daily_papers", Fault(status=500))
     poller, http = poller_for(db, make_settings(), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         with caplog.at_level(logging.WARNING):
             report = await poller.poll_once()
         assert {item.name: item.status for item in report.sources} == {"huggingface": "failed", "arxiv": "ok"}
@@ -128,7 +129,7 @@ async def test_every_source_failing_is_reported(
     serve_day.fail_always("daily_papers", Fault(status=503))
     serve_day.fail_always("arxiv", Fault(status=503))
     poller, http = poller_for(db, make_settings(), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         report = await poller.poll_once()
     assert report.all_failed
     assert await db.papers.count() == 0
@@ -139,14 +140,14 @@ async def test_retry_after_sets_the_next_attempt(
 ) -> None:
     serve_day.fail_always("daily_papers", Fault(status=429, headers={"Retry-After": "300"}))
     poller, http = poller_for(db, make_settings(), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         report = await poller.poll_once()
     hf = next(item for item in report.sources if item.name == "huggingface")
     assert hf.next_attempt_at == clock.now + timedelta(seconds=300)
 
 
 async def test_backoff_doubles_and_is_capped() -> None:
-    poller = Poller(None, [], interval=60)  # type: ignore[arg-type]
+    poller = Poller(None, [], interval=60)  # type: ignore[arg-type]  # this poller never touches its database
     assert [poller.backoff(n, None).total_seconds() for n in (1, 2, 3, 4)] == [60, 120, 240, 480]
     assert poller.backoff(30, None) == timedelta(hours=1)
     assert poller.backoff(1, 7.5) == timedelta(seconds=7.5)
@@ -196,7 +197,7 @@ async def test_bad_hf_bodies_log_a_warning_and_the_next_poll_works(
     serve_day.hf_days["2026-03-04"] = bad_body
     serve_day.hf_days["2026-03-03"] = bad_body
     poller, http = poller_for(db, make_settings(arxiv_categories=""), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         with caplog.at_level(logging.WARNING):
             await poller.poll_once()
         assert any("huggingface" in record.getMessage() for record in caplog.records)
@@ -215,7 +216,7 @@ async def test_partial_batches_store_the_good_entries(
         hf_item("2603.00002", "Good two", abstract="x" * 20_000),
     ]
     poller, http = poller_for(db, make_settings(arxiv_categories=""), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         report = await poller.poll_once()
     assert sorted(paper.id for paper in report.stored.new) == ["2603.00001", "2603.00002"]
     assert report.sources[0].skipped == 1

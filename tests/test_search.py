@@ -66,7 +66,7 @@ async def corpus_db(db: Database) -> Database:
 
 
 async def ids(db: Database, query: str, **kwargs: object) -> list[str]:
-    page = await search(db, query, per_page=20, **kwargs)  # type: ignore[arg-type]
+    page = await search(db, query, per_page=20, **kwargs)  # type: ignore[arg-type]  # search's keyword options, passed through
     return [paper.id for paper in page.papers]
 
 

@@ -27,7 +27,7 @@ NOW = datetime(2026, 3, 4, 12, tzinfo=UTC)
 
 async def store(db: Database, *papers: object) -> None:
     async with db.transaction() as conn:
-        await db.papers.upsert(conn, list(papers))  # type: ignore[arg-type]
+        await db.papers.upsert(conn, list(papers))  # type: ignore[arg-type]  # callers pass Papers
 
 
 async def test_subscribe_counts_recent_matches_and_refuses_duplicates(db: Database) -> None:

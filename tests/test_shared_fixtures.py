@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Source
-from bot.poller import Poller, build_http, build_sources
+from bot.poller import Poller, PollReport, build_http, build_sources
 from bot.search import search
 from bot.sources.arxiv import parse_feed
 from bot.sources.hf import dedupe, parse_daily_papers
@@ -25,7 +26,7 @@ from tests.conftest import shared_fixture
 NOW = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
 
 
-def load(relative: str) -> object:
+def load(relative: str) -> Any:
     return json.loads(shared_fixture(relative).read_text(encoding="utf-8"))
 
 
@@ -36,7 +37,7 @@ async def poll_served(
     *,
     hf: bytes | None,
     rss: bytes | None,
-) -> object:
+) -> PollReport:
     paper_server.hf_days["2026-03-04"] = hf if hf is not None else b"[]"
     paper_server.arxiv_feed = rss
     settings = make_settings(hf_lookback_days=1, arxiv_categories="cs.LG" if rss is not None else "")
@@ -53,8 +54,8 @@ async def test_real_capture_2024(
 ) -> None:
     path = shared_fixture("hf/daily_papers_2024-10-25.json")
     report = await poll_served(db, paper_server, make_settings, hf=path.read_bytes(), rss=None)
-    assert len(report.stored.new) == 29  # type: ignore[attr-defined]
-    assert report.sources[0].skipped == 0  # type: ignore[attr-defined]
+    assert len(report.stored.new) == 29
+    assert report.sources[0].skipped == 0
     paper = await db.papers.get("2410.17243")
     assert paper is not None
     assert paper.title == "Breaking the Memory Barrier: Near Infinite Batch Size Scaling for Contrastive Loss"
@@ -67,7 +68,7 @@ async def test_real_capture_2024(
     raw = load("hf/daily_papers_2024-10-25.json")
     hidden = [
         (item["paper"]["id"], author["name"])
-        for item in raw  # type: ignore[union-attr]
+        for item in raw
         for author in item["paper"]["authors"]
         if author.get("hidden")
     ]
@@ -75,7 +76,7 @@ async def test_real_capture_2024(
     for paper_id, name in hidden:
         stored = await db.papers.get(paper_id)
         assert stored is not None and name in stored.authors  # still an author of the paper
-    latex = [item["paper"]["id"] for item in raw if "\\%" in item["paper"]["summary"]]  # type: ignore[union-attr]
+    latex = [item["paper"]["id"] for item in raw if "\\%" in item["paper"]["summary"]]
     assert latex
     stored = await db.papers.get(latex[0])
     assert stored is not None and "\\%" in stored.abstract  # LaTeX kept verbatim
@@ -128,7 +129,7 @@ async def test_seeds_store_and_merge(
     hf = shared_fixture("seeds/hf_daily_papers_001.json").read_bytes()
     rss = shared_fixture("seeds/arxiv_rss_001.xml").read_bytes()
     report = await poll_served(db, paper_server, make_settings, hf=hf, rss=rss)
-    assert len(report.stored.new) == 61  # type: ignore[attr-defined]
+    assert len(report.stored.new) == 61
     both = await db.fetchval("SELECT COUNT(*) FROM papers WHERE sources = 3")
     assert both == 50
     organisations = await db.fetchval("SELECT COUNT(*) FROM papers WHERE organization IS NOT NULL")
@@ -191,7 +192,7 @@ def test_edge_duplicates_collapse_to_one_record_with_the_highest_counts() -> Non
     papers = dedupe(parse_daily_papers(raw).papers)
     assert len(papers) == 2
     repeated = next(paper for paper in papers if paper.id == "2603.90061")
-    highest = max(item["paper"]["upvotes"] for item in raw if item["paper"]["id"] == "2603.90061")  # type: ignore[union-attr]
+    highest = max(item["paper"]["upvotes"] for item in raw if item["paper"]["id"] == "2603.90061")
     assert repeated.upvotes == highest
 
 
@@ -200,11 +201,11 @@ async def test_edge_empty_weekend_and_truncated(
 ) -> None:
     weekend = shared_fixture("edge/hf_empty_weekend.json").read_bytes()
     report = await poll_served(db, paper_server, make_settings, hf=weekend, rss=None)
-    assert report.sources[0].status == "ok" and report.stored.new == []  # type: ignore[attr-defined]
+    assert report.sources[0].status == "ok" and report.stored.new == []
     truncated = shared_fixture("edge/hf_truncated.json").read_bytes()
     report = await poll_served(db, paper_server, make_settings, hf=truncated, rss=None)
-    assert report.sources[0].status == "failed"  # type: ignore[attr-defined]
-    assert "malformed JSON" in (report.sources[0].error or "")  # type: ignore[attr-defined]
+    assert report.sources[0].status == "failed"
+    assert "malformed JSON" in (report.sources[0].error or "")
 
 
 def test_edge_rss_replace_only_and_skipday() -> None:

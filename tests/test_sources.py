@@ -314,7 +314,7 @@ def test_hf_json_roundtrip_of_project_fixture_is_stable() -> None:
 
 
 def test_hugging_face_reads_back_over_an_outage() -> None:
-    source = HuggingFaceSource(None, "http://127.0.0.1:1")  # type: ignore[arg-type]
+    source = HuggingFaceSource(None, "http://127.0.0.1:1")  # type: ignore[arg-type]  # no HTTP client: the call fails before using one
     now = datetime(2026, 3, 10, 12, tzinfo=UTC)
     assert len(source.days(now)) == 2
     assert len(source.days(now, since=datetime(2026, 3, 10, 1, tzinfo=UTC))) == 2

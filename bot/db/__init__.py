@@ -128,7 +128,8 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
     options = await (await conn.execute("PRAGMA compile_options")).fetchall()
     if not any(str(row[0]) == "ENABLE_FTS5" for row in options):
         raise DatabaseError(f"this Python's SQLite ({sqlite3.sqlite_version}) was built without FTS5")
-    version = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+    row = await (await conn.execute("PRAGMA user_version")).fetchone()
+    version = row[0] if row is not None else 0
     if version > SCHEMA_VERSION:
         raise DatabaseError(
             f"database {path} has schema version {version}, newer than this paperbot understands "

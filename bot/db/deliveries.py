@@ -311,17 +311,22 @@ class DeliveryRepository:
         )
 
     async def next_retry_at(self) -> int | None:
-        return await self.db.fetchval("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'sending'")
+        soonest: int | None = await self.db.fetchval(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'sending'"
+        )
+        return soonest
 
     async def status_of(self, kind: TargetKind, target_id: int, paper_id: str) -> str | None:
-        return await self.db.fetchval(
+        status: str | None = await self.db.fetchval(
             "SELECT status FROM deliveries WHERE target_kind = ? AND target_id = ? AND paper_id = ?",
             (kind, target_id, paper_id),
         )
+        return status
 
     # --- reporting and housekeeping -----------------------------------------------------------------
 
     async def counts(self, *, guild_id: int | None = None, user_id: int | None = None) -> Counts:
+        params: tuple[int, ...]
         if guild_id is not None:
             where, params = "guild_id = ? AND target_kind = 'channel'", (guild_id,)
         elif user_id is not None:

@@ -147,7 +147,7 @@ class FeedRepository:
 
     async def remove_guild(self, conn: aiosqlite.Connection, guild_id: int) -> int:
         async with conn.execute("DELETE FROM feeds WHERE guild_id = ? RETURNING id", (guild_id,)) as cursor:
-            return len(await cursor.fetchall())
+            return len(list(await cursor.fetchall()))
 
     async def disable(self, conn: aiosqlite.Connection, channel_id: int, reason: str) -> Feed | None:
         async with conn.execute(

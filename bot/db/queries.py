@@ -81,8 +81,8 @@ async def build_plan(conn: aiosqlite.Connection, query: Query) -> tuple[dict[str
 
     best: list[str] | None = None
     best_cost = 0
-    for group in groups:
-        anchors = [stem for stem in (best_stem(term) for term in group) if stem is not None]
+    for stem_group in groups:
+        anchors = [stem for stem in (best_stem(term) for term in stem_group) if stem is not None]
         if not anchors:
             # No term of this group has a token: it matches nothing, so neither does the query.
             return {"groups": groups, "excluded": excluded, "phrases": phrases}, []
@@ -122,7 +122,7 @@ class QueryRepository:
             "DELETE FROM queries WHERE id NOT IN (SELECT query_id FROM topics WHERE query_id IS NOT NULL) "
             "AND id NOT IN (SELECT query_id FROM feeds WHERE query_id IS NOT NULL) RETURNING id"
         ) as cursor:
-            return len(await cursor.fetchall())
+            return len(list(await cursor.fetchall()))
 
     async def index_unindexed(self, conn: aiosqlite.Connection) -> int:
         """Bring stored queries up to date at start-up: index topics and feeds stored before the percolator

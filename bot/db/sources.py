@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -40,7 +40,7 @@ def _to_db(name: str, value: object) -> object:
     return value
 
 
-def _from_db(name: str, value: object) -> object:
+def _from_db(name: str, value: Any) -> Any:
     if name in _TIMES and isinstance(value, int):
         return datetime.fromtimestamp(value, UTC)
     return value

@@ -16,7 +16,8 @@ class UserRepository:
         self.db = db
 
     async def dm_channel(self, user_id: int) -> int | None:
-        return await self.db.fetchval("SELECT dm_channel_id FROM users WHERE user_id = ?", (user_id,))
+        channel_id: int | None = await self.db.fetchval("SELECT dm_channel_id FROM users WHERE user_id = ?", (user_id,))
+        return channel_id
 
     async def set_dm_channel(self, conn: aiosqlite.Connection, user_id: int, channel_id: int | None) -> None:
         await conn.execute(

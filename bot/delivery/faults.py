@@ -59,7 +59,7 @@ def classify(kind: TargetKind, status: int, code: int | None) -> Fault:
 
 def backoff(retry_base: float, attempts: int, rng: random.Random) -> float:
     """Seconds before the next try: ``retry_base`` × 2^(attempts-1), times a jitter of 0.5-1.5."""
-    return retry_base * (2 ** (attempts - 1)) * rng.uniform(0.5, 1.5)
+    return retry_base * (2.0 ** (attempts - 1)) * rng.uniform(0.5, 1.5)
 
 
 class FaultHandler:

@@ -78,7 +78,7 @@ async def enqueue(
             report.channel_rows,
             report.user_rows,
             report.papers,
-            report.matching.candidates if report.matching else 0,
+            report.matching.candidates,
         )
     return report
 

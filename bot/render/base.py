@@ -76,7 +76,7 @@ def authors_line(authors: Sequence[str], *, shown: int = 3, limit: int = FIELD_V
 
 
 def when(value: datetime | None, style: str = "D") -> str | None:
-    return None if value is None else discord.utils.format_dt(value, style)  # type: ignore[arg-type]
+    return None if value is None else discord.utils.format_dt(value, style)  # type: ignore[arg-type]  # TimestampStyle is a Literal
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
