@@ -3,11 +3,15 @@
 
 Standard library only, so it works on a machine that has nothing but Python 3.11+ and pip.
 
-    python3 dev.py run [bot arguments]   # the bot (python -m bot ...)
+    python3 dev.py run [bot arguments]   # the bot (python -m bot ...); installs only the runtime lock
+    python3 dev.py check                 # the fast tier: lint + types + tests not marked slow, in parallel
     python3 dev.py test                  # lint + format check + types + the whole test suite (what CI runs)
     python3 dev.py pytest [args]         # only pytest, with your arguments
     python3 dev.py lint | fmt            # ruff check + format check + mypy | apply ruff format and fixes
     python3 dev.py bench [args]          # the benchmark suite (python -m bench ...)
+    python3 dev.py lock                  # re-resolve requirements*.lock from pyproject.toml's ranges (uv)
+
+Installs come from the lock files (exact versions, hashes checked); pyproject.toml keeps the ranges.
 """
 
 from __future__ import annotations
@@ -21,12 +25,15 @@ if sys.version_info < (3, 11):  # noqa: UP036
 import hashlib
 import os
 import subprocess
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".paperbot-deps"
+RUNTIME_LOCK = ROOT / "requirements.lock"  # the bot's dependencies
+DEV_LOCK = ROOT / "requirements-dev.lock"  # those plus the test extra (pytest, ruff, mypy, ...)
+UV = "uv>=0.5,<1"  # only `dev.py lock` needs it; installs use plain pip
+COMMANDS = {"run", "check", "test", "pytest", "lint", "fmt", "bench", "lock"}
 
 
 def venv_python() -> Path:
@@ -35,13 +42,9 @@ def venv_python() -> Path:
     return VENV / "bin" / "python"
 
 
-def wanted_requirements() -> list[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [*project["dependencies"], *project["optional-dependencies"]["test"]]
-
-
-def stamp_for(requirements: list[str]) -> str:
-    text = "\n".join([sys.version, *requirements])
+def stamp_for(lock: Path) -> str:
+    """Changes when the lock's content, its name or the interpreter does: that is when to reinstall."""
+    text = "\n".join([sys.version, lock.name, lock.read_text(encoding="utf-8")])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -56,19 +59,43 @@ def create_venv() -> None:
     subprocess.run([sys.executable, "-m", "virtualenv", str(VENV)], check=True)
 
 
-def ensure_environment() -> Path:
-    requirements = wanted_requirements()
+def ensure_environment(*, runtime_only: bool = False) -> Path:
+    """``.venv`` with the dev lock installed (or at least the runtime lock, for ``run``)."""
     if not venv_python().exists():
         create_venv()
-    stamp = stamp_for(requirements)
-    if not STAMP.exists() or STAMP.read_text().strip() != stamp:
-        print("dev.py: installing dependencies into .venv", file=sys.stderr)
+    installed = STAMP.read_text().strip() if STAMP.exists() else ""
+    # The dev lock holds the runtime one, so an environment set up for the tests can also run the bot.
+    good = {stamp_for(RUNTIME_LOCK), stamp_for(DEV_LOCK)} if runtime_only else {stamp_for(DEV_LOCK)}
+    if installed not in good:
+        lock = RUNTIME_LOCK if runtime_only else DEV_LOCK
+        print(f"dev.py: installing {lock.name} into .venv", file=sys.stderr)
         py = str(venv_python())
         pip = [py, "-m", "pip", "--disable-pip-version-check", "--quiet"]
         subprocess.run([*pip, "install", "--upgrade", "pip"], check=False)
-        subprocess.run([*pip, "install", *requirements], check=True)
-        STAMP.write_text(stamp + "\n")
+        subprocess.run([*pip, "install", "--require-hashes", "--no-deps", "-r", str(lock)], check=True)
+        # The project itself, editable and without dependencies: the lock already chose them.
+        editable = subprocess.run(
+            [*pip, "install", "--no-deps", "--editable", str(ROOT)], capture_output=True, text=True, check=False
+        )
+        if editable.returncode != 0:  # setuptools is chatty even when it works; show it only when it did not
+            sys.exit(f"dev.py: installing the project failed:\n{editable.stdout}{editable.stderr}")
+        STAMP.write_text(stamp_for(lock) + "\n")
     return venv_python()
+
+
+def lock() -> int:
+    """Re-resolve both lock files from pyproject.toml with uv (its [tool.uv] settings apply)."""
+    py = str(ensure_environment())
+    pip = [py, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    if subprocess.run([py, "-m", "uv", "--version"], capture_output=True, check=False).returncode != 0:
+        subprocess.run([*pip, "install", UV], check=True)
+    compile_ = [py, "-m", "uv", "pip", "compile", "pyproject.toml", "--universal", "--python-version", "3.11"]
+    compile_ += ["--generate-hashes", "--quiet", "--no-header"]
+    for target, extra in ((RUNTIME_LOCK, []), (DEV_LOCK, ["--extra", "test"])):
+        code = run([*compile_, *extra, "--output-file", target.name])
+        if code:
+            return code
+    return 0
 
 
 def run(argv: list[str]) -> int:
@@ -80,9 +107,15 @@ def main(args: list[str]) -> int:
         print(__doc__)
         return 0 if args else 2
     command, rest = args[0], args[1:]
-    py = str(ensure_environment())
+    if command not in COMMANDS:
+        # Refused before anything is built or installed.
+        print(f"dev.py: unknown command {command!r}\n{__doc__}", file=sys.stderr)
+        return 2
+    if command == "lock":
+        return lock()
     if command == "run":
-        return run([py, "-m", "bot", *rest])
+        return run([str(ensure_environment(runtime_only=True)), "-m", "bot", *rest])
+    py = str(ensure_environment())
     if command == "bench":
         return run([py, "-m", "bench", *rest])
     if command == "lint":
@@ -95,10 +128,10 @@ def main(args: list[str]) -> int:
         return run([py, "-m", "ruff", "check", "--fix", "."]) or run([py, "-m", "ruff", "format", "."])
     if command == "pytest":
         return run([py, "-m", "pytest", *rest])
-    if command == "test":
-        return main(["lint"]) or run([py, "-m", "pytest", *rest])
-    print(f"dev.py: unknown command {command!r}\n{__doc__}", file=sys.stderr)
-    return 2
+    if command == "check":
+        return main(["lint"]) or run([py, "-m", "pytest", "-m", "not slow", "-n", "auto", *rest])
+    # test: everything CI runs.
+    return main(["lint"]) or run([py, "-m", "pytest", *rest])
 
 
 if __name__ == "__main__":
