@@ -12,13 +12,14 @@ out) → ``sent`` (with the Discord message id) | ``failed`` (a permanent error,
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
+
+from bot.db.rows import row_mapper
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -44,21 +45,7 @@ class Delivery:
     next_attempt_at: float | None
 
 
-def _delivery(row: sqlite3.Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        target_kind=row["target_kind"],
-        target_id=row["target_id"],
-        paper_id=row["paper_id"],
-        guild_id=row["guild_id"],
-        feed_id=row["feed_id"],
-        topic_id=row["topic_id"],
-        status=row["status"],
-        batch=row["batch"],
-        claimed_at=row["claimed_at"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-    )
+_delivery = row_mapper(Delivery)
 
 
 _FIELDS = (

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
+from bot.db.rows import row_mapper, times
 from bot.models import Source
 
 if TYPE_CHECKING:
@@ -55,30 +55,10 @@ _COLUMNS = (
 )
 
 
-def _when(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, UTC)
-
-
-def _feed(row: sqlite3.Row) -> Feed:
-    return Feed(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        topic=row["topic"],
-        min_upvotes=row["min_upvotes"],
-        sources=Source(row["sources"]),
-        mode=row["mode"],
-        digest_hour=row["digest_hour"],
-        timezone=row["timezone"],
-        threads=bool(row["threads"]),
-        created_by=row["created_by"],
-        created_at=_when(row["created_at"]),
-        updated_at=_when(row["updated_at"]),
-        disabled_reason=row["disabled_reason"],
-        disabled_at=_when(row["disabled_at"]),
-        query_id=row["query_id"],
-        last_digest_at=_when(row["last_digest_at"]),
-    )
+_feed = row_mapper(
+    Feed,
+    {"sources": Source, "threads": bool, **times("created_at", "updated_at", "disabled_at", "last_digest_at")},
+)
 
 
 class FeedRepository:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiosqlite
+
+from bot.db.rows import field_names, row_mapper, times
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -30,7 +32,7 @@ class SourceState:
         return {key: value for key, value in (("etag", self.etag), ("last_modified", self.last_modified)) if value}
 
 
-_FIELDS = [item.name for item in fields(SourceState)]
+_FIELDS = field_names(SourceState)
 _TIMES = {"last_attempt_at", "last_success_at", "last_error_at", "next_attempt_at"}
 
 
@@ -40,10 +42,7 @@ def _to_db(name: str, value: object) -> object:
     return value
 
 
-def _from_db(name: str, value: Any) -> Any:
-    if name in _TIMES and isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
-    return value
+_state = row_mapper(SourceState, times(*_TIMES))
 
 
 class SourceStateRepository:
@@ -52,7 +51,7 @@ class SourceStateRepository:
 
     async def all(self) -> dict[str, SourceState]:
         rows = await self.db.fetchall(f"SELECT {', '.join(_FIELDS)} FROM source_state ORDER BY name")
-        return {row["name"]: SourceState(**{name: _from_db(name, row[name]) for name in _FIELDS}) for row in rows}
+        return {row["name"]: _state(row) for row in rows}
 
     async def get(self, name: str) -> SourceState:
         return (await self.all()).get(name) or SourceState(name=name)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import aiosqlite
+
+from bot.db.rows import row_mapper, times
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -22,13 +23,7 @@ class Topic:
     created_at: datetime
 
 
-def _topic(row: sqlite3.Row) -> Topic:
-    return Topic(
-        id=row["id"],
-        user_id=row["user_id"],
-        query=row["query"],
-        created_at=datetime.fromtimestamp(row["created_at"], UTC),
-    )
+_topic = row_mapper(Topic, times("created_at"))
 
 
 class TopicRepository:
