@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="poll every enabled source once and store the papers")
     fetch.add_argument("--json", action="store_true", help="machine-readable output")
     find = commands.add_parser("search", help="search the local paper database")
-    find.add_argument("query", help='words, "phrases", OR, -exclusions (put -- first if the query starts with -)')
+    find.add_argument("query", nargs="?", help='words, "phrases", OR, -exclusions (e.g. graphs -survey)')
     find.add_argument("--sort", choices=["relevance", "newest", "upvotes"], default="relevance")
     find.add_argument("--limit", type=_positive, default=10)
     find.add_argument("--since", type=_date, help="only papers listed on or after this date (YYYY-MM-DD)")
@@ -109,6 +109,7 @@ def _print_fetch(report: PollReport, as_json: bool) -> None:
                     "skipped": item.skipped,
                     "error": item.error,
                     "next_attempt_at": item.next_attempt_at.isoformat() if item.next_attempt_at else None,
+                    "forced": item.forced,
                 }
                 for item in report.sources
             ],
@@ -129,6 +130,8 @@ def _print_fetch(report: PollReport, as_json: bool) -> None:
             parts.append(f"{item.name}: resting after errors until {item.next_attempt_at:%H:%M} UTC")
         else:
             parts.append(f"{item.name}: FAILED ({item.error})")
+        if item.forced:
+            parts[-1] += " (tried now despite resting after earlier errors)"
     stored = report.stored
     print(f"{len(stored.new)} new, {len(stored.updated)} updated, {stored.unchanged} unchanged — " + "; ".join(parts))
 
@@ -138,11 +141,11 @@ async def _fetch(settings: Settings, as_json: bool) -> int:
     try:
         async with build_http(settings) as http:
             poller = Poller(db, build_sources(settings, http), interval=settings.poll_interval_seconds)
-            report = await poller.poll_once()
+            report = await poller.poll_once(force=True)  # by hand means now, even during a back-off
     finally:
         await db.close()
     _print_fetch(report, as_json)
-    return EXIT_FAILED if report.all_failed else EXIT_OK
+    return EXIT_FAILED if report.none_read else EXIT_OK
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,6 +164,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
             )
         except UserError as error:
             raise UsageError(str(error).replace("`", "")) from None
+        archive_empty = not page.papers and await db.papers.count() == 0
     finally:
         await db.close()
     if args.json:
@@ -179,14 +183,33 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
     for note in page.query.notes:
         print(f"note: {note}", file=sys.stderr)
     if not page.papers:
-        print(f"No papers in the local database match {page.query.canonical()!r}. Try `python -m bot fetch` first?")
+        message = f"No papers in the local database match {page.query.canonical()!r}."
+        if archive_empty:
+            message += " The database is empty: fetch papers first with `python3 dev.py run fetch`."
+        print(message)
         return EXIT_OK
     print(_table(page.papers))
     return EXIT_OK
 
 
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """argparse, except that ``search -survey`` is a query with an exclusion, not an unknown option."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if args.command == "search":
+        words = [word for word in extras if word.startswith("-") and not word.startswith("--")]
+        if len(words) != len(extras):
+            parser.error(f"unrecognized arguments: {' '.join(word for word in extras if word not in words)}")
+        args.query = " ".join([*([args.query] if args.query else []), *words])
+        if not args.query:
+            parser.error("the following arguments are required: query")
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
