@@ -145,6 +145,8 @@ class Poller:
                     raise outcome
                 retry_after = outcome.retry_after if isinstance(outcome, SourceError) else None
                 message = str(outcome) if isinstance(outcome, SourceError) else f"unexpected {outcome!r}"
+                if state.consecutive_failures == 0 or state.failing_since is None:
+                    state.failing_since = now
                 state.consecutive_failures += 1
                 state.last_error = message[:MAX_ERROR_CHARS]
                 state.last_error_at = now
@@ -164,6 +166,7 @@ class Poller:
                 for warning in outcome.warnings:
                     log.warning("source %s: %s", source.name, warning)
                 state.consecutive_failures = 0
+                state.failing_since = None
                 state.last_success_at = now
                 state.last_error = None
                 state.next_attempt_at = None
