@@ -31,8 +31,16 @@ from bot.views import PAGE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ingest", "cogs.delivery", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
-BACKGROUND = ("cogs.ingest", "cogs.delivery")
+EXTENSIONS = (
+    "cogs.ingest",
+    "cogs.delivery",
+    "cogs.health",
+    "cogs.papers",
+    "cogs.topics",
+    "cogs.feeds",
+    "cogs.meta",
+)
+BACKGROUND = ("cogs.ingest", "cogs.delivery", "cogs.health")
 EXIT_OK, EXIT_FAILED = 0, 1
 # A message about the token, not a token.
 TOKEN_REJECTED = "Discord rejected DISCORD_TOKEN: reset the token in the Developer Portal and update .env"  # noqa: S105

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run|fetch|search|sync]``.
+"""Command line: ``python -m bot [run|fetch|search|sync|health|backup]``.
 
 Exit statuses: 0 success, 1 the work failed (every source failed, the bot crashed), 2 bad configuration
 or usage (a readable one-line message, never a traceback).
@@ -12,9 +12,11 @@ import json
 import shutil
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, health
+from bot.backup import BackupError, backup
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import Database, DatabaseError
 from bot.errors import UserError
@@ -73,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--source", choices=["huggingface", "arxiv"])
     find.add_argument("--json", action="store_true", help="machine-readable output")
     commands.add_parser("sync", help="push the slash-command definitions to Discord now")
+    commands.add_parser("health", help="one line: is the running bot healthy? (exit 0 yes, 1 no)")
+    copy = commands.add_parser("backup", help="copy the live database safely, even while the bot runs")
+    copy.add_argument("path", type=Path, help="the backup file to write (or a folder to write it in)")
+    copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
 
 
@@ -219,6 +225,18 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_fetch(settings, args.json))
         if command == "search":
             return asyncio.run(_search(settings, args))
+        if command == "health":
+            verdict = health.check(settings.database_path, poll_interval=settings.poll_interval_seconds)
+            print(verdict.reason)
+            return EXIT_OK if verdict.healthy else EXIT_FAILED
+        if command == "backup":
+            try:
+                written = backup(settings.database_path, args.path, force=args.force)
+            except BackupError as error:
+                raise UsageError(str(error)) from None
+            size = written.stat().st_size / 1_048_576
+            print(f"backed up {settings.database_path} to {written} ({size:.1f} MiB)")
+            return EXIT_OK
         if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
             raise ConfigError(
                 "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot's token in it "
