@@ -23,7 +23,7 @@ NETWORK_ERRORS = (OSError, aiohttp.ClientError, asyncio.TimeoutError, discord.Di
 
 def retry_delay(attempt: int, *, first: float = FIRST_DELAY, cap: float = MAX_DELAY) -> float:
     """Seconds before try ``attempt + 1``: doubling from ``first``, never more than ``cap``."""
-    return min(cap, first * 2 ** min(attempt - 1, 30))
+    return float(min(cap, first * 2.0 ** min(attempt - 1, 30)))
 
 
 async def login_with_retry(

@@ -122,7 +122,8 @@ async def test_backup_while_a_writer_writes_is_consistent_and_atomic(
     settings = make_settings()
     db = await Database.open(settings.database_path)
     await db.close()
-    stop, going, written = threading.Event(), threading.Event(), []
+    stop, going = threading.Event(), threading.Event()
+    written: list[int] = []
     thread = threading.Thread(target=_writer, args=(settings.database_path, stop, written, going))
     thread.start()
     try:
