@@ -164,3 +164,25 @@ async def test_backup_refusals_are_one_line(make_settings: Callable[..., Setting
     assert code == 2 and "does not exist" in err
     code, _, err = await run_cli(settings, "backup", str(settings.database_path), "--force")
     assert code == 2 and "live database" in err
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+async def test_health_says_when_the_gateway_is_lost(
+    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: FakeDiscord
+) -> None:
+    serve_today(paper_server)
+    build_world(fake_discord)
+    settings = bot_settings(make_settings(poll_interval_seconds=3600), fake_discord)
+
+    def reason() -> str:
+        return health.check(settings.database_path, poll_interval=3600).reason
+
+    async with running_bot(settings, fake_discord):
+        await fake_discord.wait_for(lambda: reason().startswith("healthy"), timeout=10, message="healthy first")
+        await fake_discord.stop()  # Discord goes away: the gateway drops and cannot reconnect
+        await fake_discord.wait_for(
+            lambda: "not connected to the Discord gateway" in reason(), timeout=15, message="the drop reported"
+        )
+        code, out, _ = await run_cli(settings, "health")
+        assert code == 1 and "not connected" in out
