@@ -18,6 +18,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import startup
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
 from bot.delivery.dispatcher import Dispatcher
@@ -30,8 +31,16 @@ from bot.views import PAGE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ingest", "cogs.delivery", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
-BACKGROUND = ("cogs.ingest", "cogs.delivery")
+EXTENSIONS = (
+    "cogs.ingest",
+    "cogs.delivery",
+    "cogs.health",
+    "cogs.papers",
+    "cogs.topics",
+    "cogs.feeds",
+    "cogs.meta",
+)
+BACKGROUND = ("cogs.ingest", "cogs.delivery", "cogs.health")
 EXIT_OK, EXIT_FAILED = 0, 1
 # A message about the token, not a token.
 TOKEN_REJECTED = "Discord rejected DISCORD_TOKEN: reset the token in the Developer Portal and update .env"  # noqa: S105
@@ -173,7 +182,8 @@ class PaperBot(commands.AutoShardedBot):
             return False
         try:
             synced = await self.tree.sync(guild=guild)
-        except discord.HTTPException as error:
+        except (discord.HTTPException, *startup.NETWORK_ERRORS) as error:
+            # Not fatal: the stored digest is unchanged, so the next start tries again.
             log.error("syncing slash commands failed (%s); the previous definitions stay in place", error)
             return False
         async with self.db.transaction() as conn:
@@ -202,12 +212,13 @@ async def _serve(settings: Settings) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with bot:
-        runner = asyncio.create_task(bot.start(settings.discord_token.get_secret_value()), name="bot")
+        runner = asyncio.create_task(startup.start(bot, settings.discord_token.get_secret_value()), name="bot")
         stopper = asyncio.create_task(stop.wait(), name="stop-signal")
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         if stopper in done:
             log.info("shutting down on signal")
             await bot.close()
+            runner.cancel()  # it may be waiting between login tries
             await asyncio.gather(runner, return_exceptions=True)
             return EXIT_OK
         stopper.cancel()
@@ -236,4 +247,7 @@ async def sync_commands(settings: Settings) -> bool:
             await bot.login(settings.discord_token.get_secret_value())
         except discord.LoginFailure:
             raise ConfigError(TOKEN_REJECTED) from None
+        except startup.NETWORK_ERRORS as error:  # run by hand: say so once rather than wait
+            log.error("cannot reach Discord: %s", error)
+            return False
     return bool(bot.synced)

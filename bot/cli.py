@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run|fetch|search|sync]``.
+"""Command line: ``python -m bot [run|fetch|search|sync|health|backup]``.
 
 Exit statuses: 0 success, 1 the work failed (every source failed, the bot crashed), 2 bad configuration
 or usage (a readable one-line message, never a traceback).
@@ -12,9 +12,11 @@ import json
 import shutil
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, health
+from bot.backup import BackupError, backup
 from bot.config import ConfigError, Settings, load_settings
 from bot.db import Database, DatabaseError
 from bot.errors import UserError
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", help="poll every enabled source once and store the papers")
     fetch.add_argument("--json", action="store_true", help="machine-readable output")
     find = commands.add_parser("search", help="search the local paper database")
-    find.add_argument("query", help='words, "phrases", OR, -exclusions (put -- first if the query starts with -)')
+    find.add_argument("query", nargs="?", help='words, "phrases", OR, -exclusions (e.g. graphs -survey)')
     find.add_argument("--sort", choices=["relevance", "newest", "upvotes"], default="relevance")
     find.add_argument("--limit", type=_positive, default=10)
     find.add_argument("--since", type=_date, help="only papers listed on or after this date (YYYY-MM-DD)")
@@ -73,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--source", choices=["huggingface", "arxiv"])
     find.add_argument("--json", action="store_true", help="machine-readable output")
     commands.add_parser("sync", help="push the slash-command definitions to Discord now")
+    commands.add_parser("health", help="one line: is the running bot healthy? (exit 0 yes, 1 no)")
+    copy = commands.add_parser("backup", help="copy the live database safely, even while the bot runs")
+    copy.add_argument("path", type=Path, help="the backup file to write (or a folder to write it in)")
+    copy.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
 
 
@@ -109,6 +115,7 @@ def _print_fetch(report: PollReport, as_json: bool) -> None:
                     "skipped": item.skipped,
                     "error": item.error,
                     "next_attempt_at": item.next_attempt_at.isoformat() if item.next_attempt_at else None,
+                    "forced": item.forced,
                 }
                 for item in report.sources
             ],
@@ -129,6 +136,8 @@ def _print_fetch(report: PollReport, as_json: bool) -> None:
             parts.append(f"{item.name}: resting after errors until {item.next_attempt_at:%H:%M} UTC")
         else:
             parts.append(f"{item.name}: FAILED ({item.error})")
+        if item.forced:
+            parts[-1] += " (tried now despite resting after earlier errors)"
     stored = report.stored
     print(f"{len(stored.new)} new, {len(stored.updated)} updated, {stored.unchanged} unchanged — " + "; ".join(parts))
 
@@ -138,11 +147,11 @@ async def _fetch(settings: Settings, as_json: bool) -> int:
     try:
         async with build_http(settings) as http:
             poller = Poller(db, build_sources(settings, http), interval=settings.poll_interval_seconds)
-            report = await poller.poll_once()
+            report = await poller.poll_once(force=True)  # by hand means now, even during a back-off
     finally:
         await db.close()
     _print_fetch(report, as_json)
-    return EXIT_FAILED if report.all_failed else EXIT_OK
+    return EXIT_FAILED if report.none_read else EXIT_OK
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
@@ -161,6 +170,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
             )
         except UserError as error:
             raise UsageError(str(error).replace("`", "")) from None
+        archive_empty = not page.papers and await db.papers.count() == 0
     finally:
         await db.close()
     if args.json:
@@ -179,14 +189,33 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
     for note in page.query.notes:
         print(f"note: {note}", file=sys.stderr)
     if not page.papers:
-        print(f"No papers in the local database match {page.query.canonical()!r}. Try `python -m bot fetch` first?")
+        message = f"No papers in the local database match {page.query.canonical()!r}."
+        if archive_empty:
+            message += " The database is empty: fetch papers first with `python3 dev.py run fetch`."
+        print(message)
         return EXIT_OK
     print(_table(page.papers))
     return EXIT_OK
 
 
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    """argparse, except that ``search -survey`` is a query with an exclusion, not an unknown option."""
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if args.command == "search":
+        words = [word for word in extras if word.startswith("-") and not word.startswith("--")]
+        if len(words) != len(extras):
+            parser.error(f"unrecognized arguments: {' '.join(word for word in extras if word not in words)}")
+        args.query = " ".join([*([args.query] if args.query else []), *words])
+        if not args.query:
+            parser.error("the following arguments are required: query")
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_arguments(argv)
     command = args.command or "run"
     try:
         settings = load_settings()
@@ -196,6 +225,18 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_fetch(settings, args.json))
         if command == "search":
             return asyncio.run(_search(settings, args))
+        if command == "health":
+            verdict = health.check(settings.database_path, poll_interval=settings.poll_interval_seconds)
+            print(verdict.reason)
+            return EXIT_OK if verdict.healthy else EXIT_FAILED
+        if command == "backup":
+            try:
+                written = backup(settings.database_path, args.path, force=args.force)
+            except BackupError as error:
+                raise UsageError(str(error)) from None
+            size = written.stat().st_size / 1_048_576
+            print(f"backed up {settings.database_path} to {written} ({size:.1f} MiB)")
+            return EXIT_OK
         if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
             raise ConfigError(
                 "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot's token in it "

@@ -9,12 +9,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot import arxiv_taxonomy
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
-_CATEGORY = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+# Blank means "none": an empty list disables arXiv, as documented.
+_BLANK_IS_VALUE = frozenset({"arxiv_categories"})
 
 
 class Settings(BaseSettings):
@@ -52,6 +55,23 @@ class Settings(BaseSettings):
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_default(cls, values: object) -> object:
+        """``HF_BASE_URL=`` (or only spaces) in .env means "use the default", never a None that crashes later."""
+        if not isinstance(values, dict):
+            return values
+        return {
+            key: value
+            for key, value in values.items()
+            if not (isinstance(value, str) and not value.strip() and str(key).lower() not in _BLANK_IS_VALUE)
+        }
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("arxiv_categories", mode="before")
     @classmethod
     def _split_categories(cls, value: object) -> object:
@@ -62,16 +82,20 @@ class Settings(BaseSettings):
     @field_validator("arxiv_categories")
     @classmethod
     def _check_categories(cls, value: list[str]) -> list[str]:
+        known = []
         for category in value:
-            if not _CATEGORY.match(category):
-                raise ValueError(f"{category!r} is not an arXiv category such as cs.LG")
-        return list(dict.fromkeys(value))
+            name = arxiv_taxonomy.canonical(category)
+            if name is None:
+                raise ValueError(f"{category[:40]!r} is not an arXiv category: use {arxiv_taxonomy.VALID_FORMS}")
+            known.append(name)
+        return list(dict.fromkeys(known))
 
     @field_validator("hf_base_url", "arxiv_rss_base_url", "discord_api_base", "discord_gateway_url")
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
-        if value is None or value == "":
+        if value is None:
             return None
+        value = value.strip()
         if not re.match(r"^(https?|wss?)://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an absolute http(s) URL")
         return value.rstrip("/")
@@ -79,7 +103,7 @@ class Settings(BaseSettings):
     @field_validator("dev_guild_id", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
-        return None if value == "" else value
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class ConfigError(Exception):

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot import delivery
 from bot.db import Database
-from bot.db.feeds import Feed, FeedConfig
+from bot.db.feeds import Feed, FeedConfig, FeedMode
 from bot.errors import UserError
+from bot.models import Source
 from bot.query import Query, parse_query
 
 MAX_MIN_UPVOTES = 10_000
+# `/feed add topic:*` goes back to every paper (leaving the option out keeps the current topic).
+ALL_PAPERS = "*"
+ONLY_FOR_DIGESTS = (
+    "The digest hour and time zone are only for a daily digest, and this feed posts each paper as it appears. "
+    "Add `mode: A daily digest` to switch it to a digest, or leave those options out."
+)
+# The settings /feed add can change, in the order a reply lists changes.
+SETTINGS = ("topic", "min_upvotes", "sources", "mode", "digest_hour", "timezone", "threads")
 
 
 def check_timezone(name: str) -> str:
@@ -47,22 +56,73 @@ def normalise_config(config: FeedConfig, topic_text: str | None) -> tuple[FeedCo
     return replace(config, topic=topic, timezone=check_timezone(config.timezone)), query
 
 
+@dataclass(frozen=True)
+class FeedOptions:
+    """The options an admin gave to /feed add; None means "not given": keep the feed's value (or the default)."""
+
+    topic: str | None = None
+    min_upvotes: int | None = None
+    sources: Source | None = None
+    mode: FeedMode | None = None
+    digest_hour: int | None = None
+    timezone: str | None = None
+    threads: bool | None = None
+
+
+def merge(
+    existing: FeedConfig | None, options: FeedOptions, *, guild_id: int, channel_id: int
+) -> tuple[FeedConfig, str | None]:
+    """The feed's settings after /feed add: the existing feed (or the defaults) with only the given options changed.
+
+    Returns the config and the topic text to parse. Options that cannot apply are refused, not ignored.
+    """
+    base = existing or FeedConfig(guild_id=guild_id, channel_id=channel_id)
+    changes = {name: getattr(options, name) for name in SETTINGS if getattr(options, name) is not None}
+    config = replace(base, guild_id=guild_id, channel_id=channel_id, **changes)
+    if config.mode != "digest" and (options.digest_hour is not None or options.timezone is not None):
+        raise UserError(ONLY_FOR_DIGESTS)
+    topic = config.topic
+    if topic is not None and topic.strip() == ALL_PAPERS:
+        topic = None
+    return replace(config, topic=None), topic
+
+
 @dataclass
 class SavedFeed:
     feed: Feed
     created: bool
     backfilled: int
+    resumed: bool = False  # it was paused, and this /feed add turned it back on
+    changes: list[tuple[str, object, object]] = field(default_factory=list)  # (setting, old, new)
 
 
-async def save_feed(db: Database, config: FeedConfig, topic_text: str | None, *, backfill: bool = False) -> SavedFeed:
-    """Create or update the channel's feed; what it would match right now is marked handled in the same step."""
+async def save_feed(
+    db: Database,
+    config: FeedConfig,
+    topic_text: str | None,
+    *,
+    backfill: bool = False,
+    previous: Feed | None = None,
+) -> SavedFeed:
+    """Create or update the channel's feed; what it would match right now is marked handled in the same step.
+
+    ``previous`` (the feed before this change) lets the answer say what changed and whether it resumed.
+    """
     config, query = normalise_config(config, topic_text)
     async with db.transaction() as conn:
         query_id = await db.queries.ensure(conn, query) if query else None
         feed, created = await db.feeds.save(conn, config, query_id)
         queued, _ = await delivery.baseline_feed(db, conn, feed, query, backfill=backfill)
         await db.queries.collect_garbage(conn)
-    return SavedFeed(feed=feed, created=created, backfilled=queued)
+    saved = SavedFeed(feed=feed, created=created, backfilled=queued)
+    if previous is not None:
+        saved.resumed = not previous.enabled
+        saved.changes = [
+            (name, getattr(previous, name), getattr(feed, name))
+            for name in SETTINGS
+            if getattr(previous, name) != getattr(feed, name)
+        ]
+    return saved
 
 
 async def remove_feed(db: Database, channel_id: int) -> Feed:

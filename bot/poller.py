@@ -49,6 +49,7 @@ class SourceReport:
     skipped: int = 0
     error: str | None = None
     next_attempt_at: datetime | None = None
+    forced: bool = False  # tried although the source was resting after errors (``fetch`` by hand)
 
 
 @dataclass
@@ -61,6 +62,11 @@ class PollReport:
     @property
     def all_failed(self) -> bool:
         return bool(self.sources) and all(report.status == "failed" for report in self.sources)
+
+    @property
+    def none_read(self) -> bool:
+        """No source answered: every one failed or is resting."""
+        return all(report.status not in ("ok", "not-modified") for report in self.sources)
 
 
 def build_sources(settings: Settings, http: HttpClient) -> list[PaperSource]:
@@ -104,18 +110,23 @@ class Poller:
         steps = min(failures - 1, 10)
         return min(MAX_BACKOFF, timedelta(seconds=self.interval * (2**steps)))
 
-    async def poll_once(self) -> PollReport:
+    async def poll_once(self, *, force: bool = False) -> PollReport:
+        """One poll; ``force`` also tries sources resting after errors (a person asked for it now)."""
         async with self._lock:  # the CLI and the loop never poll concurrently
-            return await self._poll()
+            return await self._poll(force)
 
-    async def _poll(self) -> PollReport:
+    async def _poll(self, force: bool = False) -> PollReport:
         now = self.clock()
         report = PollReport(started_at=now)
         states = await self.db.sources.all()
         due: list[tuple[PaperSource, SourceState]] = []
+        forced: set[str] = set()
         for source in self.sources:
             state = states.get(source.name) or SourceState(name=source.name)
-            if state.next_attempt_at is not None and state.next_attempt_at > now:
+            resting = state.next_attempt_at is not None and state.next_attempt_at > now
+            if resting and force:
+                forced.add(source.name)
+            elif resting:
                 report.sources.append(
                     SourceReport(source.name, "waiting", error=state.last_error, next_attempt_at=state.next_attempt_at)
                 )
@@ -134,6 +145,8 @@ class Poller:
                     raise outcome
                 retry_after = outcome.retry_after if isinstance(outcome, SourceError) else None
                 message = str(outcome) if isinstance(outcome, SourceError) else f"unexpected {outcome!r}"
+                if state.consecutive_failures == 0 or state.failing_since is None:
+                    state.failing_since = now
                 state.consecutive_failures += 1
                 state.last_error = message[:MAX_ERROR_CHARS]
                 state.last_error_at = now
@@ -153,6 +166,7 @@ class Poller:
                 for warning in outcome.warnings:
                     log.warning("source %s: %s", source.name, warning)
                 state.consecutive_failures = 0
+                state.failing_since = None
                 state.last_success_at = now
                 state.last_error = None
                 state.next_attempt_at = None
@@ -169,6 +183,7 @@ class Poller:
                         skipped=outcome.skipped,
                     )
                 )
+            report.sources[-1].forced = source.name in forced
             new_states.append(state)
 
         batch = dedupe(papers)

@@ -7,6 +7,7 @@ can override that per command, so every subcommand checks the member's permissio
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import discord
 from discord import app_commands
@@ -14,7 +15,6 @@ from discord.ext import commands
 
 from bot import feeds
 from bot.app import PaperBot
-from bot.db.feeds import FeedConfig
 from bot.errors import UserError
 from bot.interactions import send
 from bot.models import Source
@@ -31,6 +31,12 @@ def require_manage_server(interaction: discord.Interaction) -> None:
         raise UserError(feed_text.NOT_IN_SERVER)
     if not interaction.permissions.manage_guild:
         raise UserError(feed_text.NEED_MANAGE_SERVER)
+
+
+def lacks_history(channel: discord.abc.GuildChannel) -> bool:
+    """Crash recovery reads the channel's recent messages to find posts it made but did not record."""
+    me = channel.guild.me
+    return me is not None and not channel.permissions_for(me).read_message_history
 
 
 def missing_bot_permissions(channel: discord.abc.GuildChannel, *, threads: bool) -> list[str]:
@@ -56,14 +62,14 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
 
     @app_commands.command(name="add", description="Post new papers in a channel (or change its settings)")
     @app_commands.describe(
-        channel="Where to post (default: this channel)",
-        topic='Only papers matching this search, e.g. "diffusion" OR "flow matching" (default: all papers)',
-        min_upvotes="Only papers with at least this many Hugging Face upvotes (default: 0)",
-        source="Which source to follow (default: both)",
-        mode="Post each paper as it appears, or one digest a day (default: each paper)",
-        digest_hour="For digests: the hour to post, 0-23 (default: 9)",
-        timezone="For digests: the time zone of that hour, e.g. Europe/Berlin (default: UTC)",
-        threads="Start a discussion thread on each posted paper (default: no)",
+        channel="Where to post (default: this channel). On an existing feed, only the options you give change.",
+        topic='Only papers matching this search, e.g. "diffusion" OR "flow matching"; * for all (new feed: all)',
+        min_upvotes="Only papers with at least this many Hugging Face upvotes (new feed: 0)",
+        source="Which source to follow (new feed: both)",
+        mode="Post each paper as it appears, or one digest a day (new feed: each paper)",
+        digest_hour="For digests: the hour to post, 0-23 (new feed: 9)",
+        timezone="For digests: the time zone of that hour, e.g. Europe/Berlin (new feed: UTC)",
+        threads="Start a discussion thread on each posted paper (new feed: no)",
         backfill="Also post today's top papers once, right now (default: only papers that appear from now on)",
     )
     @app_commands.choices(
@@ -82,33 +88,35 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         interaction: discord.Interaction,
         channel: discord.TextChannel | None = None,
         topic: str | None = None,
-        min_upvotes: app_commands.Range[int, 0, feeds.MAX_MIN_UPVOTES] = 0,
-        source: str = "both",
-        mode: str = "instant",
-        digest_hour: app_commands.Range[int, 0, 23] = 9,
-        timezone: str = "UTC",
-        threads: bool = False,
+        min_upvotes: app_commands.Range[int, 0, feeds.MAX_MIN_UPVOTES] | None = None,
+        source: str | None = None,
+        mode: str | None = None,
+        digest_hour: app_commands.Range[int, 0, 23] | None = None,
+        timezone: str | None = None,
+        threads: bool | None = None,
         backfill: bool = False,
     ) -> None:
         require_manage_server(interaction)
         target = channel or interaction.channel
         if not isinstance(target, discord.TextChannel):
             raise UserError(feed_text.NOT_TEXT_CHANNEL)
-        missing = missing_bot_permissions(target, threads=threads)
-        if missing:
-            raise UserError(feed_text.cannot_post(target.id, missing))
-        config = FeedConfig(
-            guild_id=target.guild.id,
-            channel_id=target.id,
+        options = feeds.FeedOptions(
+            topic=topic,
             min_upvotes=min_upvotes,
-            sources=SOURCE_CHOICES.get(source, SOURCE_CHOICES["both"]),
-            mode="digest" if mode == "digest" else "instant",
+            sources=SOURCE_CHOICES.get(source, SOURCE_CHOICES["both"]) if source is not None else None,
+            mode=None if mode is None else "digest" if mode == "digest" else "instant",
             digest_hour=digest_hour,
             timezone=timezone,
             threads=threads,
-            created_by=interaction.user.id,
         )
-        saved = await feeds.save_feed(self.bot.db, config, topic, backfill=backfill)
+        existing = await self.bot.db.feeds.get(target.id)
+        config, topic_text = feeds.merge(existing, options, guild_id=target.guild.id, channel_id=target.id)
+        if existing is None:
+            config = replace(config, created_by=interaction.user.id)
+        missing = missing_bot_permissions(target, threads=config.threads)
+        if missing:
+            raise UserError(feed_text.cannot_post(target.id, missing))
+        saved = await feeds.save_feed(self.bot.db, config, topic_text, backfill=backfill, previous=existing)
         feed, created = saved.feed, saved.created
         if saved.backfilled:
             self.bot.dispatcher.wake()
@@ -119,7 +127,10 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
             feed.channel_id,
             interaction.user.id,
         )
-        await send(interaction, content=feed_text.feed_saved(saved, backfill=backfill), ephemeral=True)
+        reply = feed_text.feed_saved(saved, backfill=backfill)
+        if lacks_history(target):
+            reply += "\n" + feed_text.missing_history(target.id)
+        await send(interaction, content=reply, ephemeral=True)
 
     @add.autocomplete("timezone")
     async def _timezones(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -138,3 +138,59 @@ async def test_bad_usage_is_exit_2_with_a_reason(
     assert code == 2
     assert fragment in err
     assert "Traceback" not in err
+
+
+async def test_fetch_by_hand_ignores_the_rest_period_and_says_so(
+    paper_server: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    """A person running fetch wants it to try now, not 'resting after errors' with exit 0 (issue 12, defect 3)."""
+    settings = make_settings(http_retries=0, poll_interval_seconds=3600)
+    paper_server.fail_always("daily_papers", Fault(status=500))
+    paper_server.fail_always("arxiv", Fault(status=500))
+    assert (await run_cli(settings, "fetch"))[0] == 1  # both sources now rest for a poll interval
+    paper_server.recover()
+    serve_today(paper_server)
+    code, out, err = await run_cli(settings, "fetch")
+    assert code == 0, out + err
+    assert "resting after errors until" not in out
+    assert "tried now despite" in out
+    db = await Database.open(settings.database_path)
+    try:
+        assert await db.papers.count() > 0
+    finally:
+        await db.close()
+
+
+async def test_fetch_exits_1_when_no_source_was_read(
+    paper_server: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(http_retries=0, arxiv_categories=[], poll_interval_seconds=3600)
+    paper_server.fail_always("daily_papers", Fault(status=500))
+    code, out, _ = await run_cli(settings, "fetch")
+    assert code == 1
+    code, out, _ = await run_cli(settings, "fetch")
+    assert code == 1 and "huggingface: FAILED" in out
+
+
+async def test_search_accepts_a_query_starting_with_a_dash(
+    serving: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    assert (await run_cli(settings, "fetch"))[0] == 0
+    code, out, err = await run_cli(settings, "search", "-survey", "--limit", "3")
+    assert "unrecognized arguments" not in err and "expected one argument" not in err
+    assert code == 2 and "exclusions" in err  # a query of only exclusions gets the search's own sentence
+    code, out, err = await run_cli(settings, "search", "graphs", "-survey", "--sort", "upvotes")
+    assert code == 0, err
+    assert out.splitlines()[1].startswith("2603.01002")
+
+
+async def test_the_fetch_hint_shows_only_when_the_archive_is_empty(
+    serving: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings()
+    code, out, _ = await run_cli(settings, "search", "graphs")
+    assert code == 0 and "python3 dev.py run fetch" in out
+    assert (await run_cli(settings, "fetch"))[0] == 0
+    code, out, _ = await run_cli(settings, "search", "quantum chromodynamics")
+    assert code == 0 and "No papers" in out and "fetch" not in out

@@ -105,3 +105,74 @@ async def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) ->
     assert code == 2
     assert "Traceback" not in err
     assert "database" in err.lower()
+
+
+# Every setting with a default: a blank or whitespace-only value in .env means "use the default".
+_DEFAULTED = [name.upper() for name, field in Settings.model_fields.items() if name != "arxiv_categories"]
+
+
+@pytest.mark.parametrize("variable", _DEFAULTED)
+@pytest.mark.parametrize("blank", ["", "   ", "\t"])
+def test_a_blank_setting_means_its_default(monkeypatch: pytest.MonkeyPatch, variable: str, blank: str) -> None:
+    monkeypatch.setenv(variable, blank)
+    settings = load_settings(_env_file=None)
+    default = Settings.model_fields[variable.lower()].get_default(call_default_factory=True)
+    assert getattr(settings, variable.lower()) == default
+
+
+def test_blank_url_in_an_env_file_uses_the_default(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("HF_BASE_URL=\nARXIV_RSS_BASE_URL=  \nDATABASE_PATH=\nLOG_LEVEL=\n", encoding="utf-8")
+    settings = load_settings(_env_file=env_file)
+    assert settings.hf_base_url == "https://huggingface.co"
+    assert settings.arxiv_rss_base_url == "https://rss.arxiv.org/rss"
+    assert settings.database_path == Path("data/paperbot.db")
+    assert settings.log_level == "INFO"
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_blank_categories_still_disable_arxiv(monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv("ARXIV_CATEGORIES", blank)
+    assert load_settings(_env_file=None).arxiv_categories == []
+
+
+@pytest.mark.parametrize(("value", "expected"), [("debug", "DEBUG"), (" Warning ", "WARNING"), ("info", "INFO")])
+def test_log_level_is_case_insensitive(monkeypatch: pytest.MonkeyPatch, value: str, expected: str) -> None:
+    monkeypatch.setenv("LOG_LEVEL", value)
+    assert load_settings(_env_file=None).log_level == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("cs.ai, CS.lg", ["cs.AI", "cs.LG"]),
+        ("hep-th,cond-mat.str-el", ["hep-th", "cond-mat.str-el"]),
+        ("math", ["math"]),
+    ],
+)
+def test_categories_are_real_arxiv_ones_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
+) -> None:
+    monkeypatch.setenv("ARXIV_CATEGORIES", value)
+    assert load_settings(_env_file=None).arxiv_categories == expected
+
+
+@pytest.mark.parametrize("value", ["foo", "cs.XX", "cs.LG,foo.bar"])
+def test_unknown_categories_are_refused_with_the_valid_forms(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("ARXIV_CATEGORIES", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    message = str(caught.value)
+    assert message.startswith("ARXIV_CATEGORIES: ")
+    assert "cs.LG" in message and "math" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("variable", ["HF_BASE_URL", "ARXIV_RSS_BASE_URL"])
+async def test_blank_url_builds_the_sources(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    """The reported crash: a blank URL reached the sources as None ('NoneType' has no attribute 'rstrip')."""
+    from bot.poller import build_http, build_sources
+
+    monkeypatch.setenv(variable, "")
+    settings = load_settings(_env_file=None)
+    async with build_http(settings) as http:
+        assert len(build_sources(settings, http)) == 2

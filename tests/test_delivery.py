@@ -69,7 +69,7 @@ def test_headers() -> None:
     assert digest_header(1_234) == "📰 **Daily digest**: 1,234 new papers"
     assert digest_header(13, part=2) == "📰 **Daily digest** (continued, part 2)"
     assert digest_header(None) == "📰 **Daily digest**"
-    assert dm_header(1) == "📬 1 new paper on your topics"
+    assert dm_header(1) == "📬 1 new paper on your topics · `/unsubscribe` stops these"
     with_note = dm_header(10, daily_limit_note(DM_DAILY_CAP, 3))
-    assert with_note.startswith("📬 10 new papers on your topics\n-# That makes")
+    assert with_note.startswith("📬 10 new papers on your topics · `/unsubscribe` stops these\n-# That makes")
     assert len(dm_header(10, "x" * 5000)) <= CONTENT_MAX

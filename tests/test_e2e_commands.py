@@ -406,7 +406,7 @@ async def test_feed_timezone_autocomplete_and_validation(world: World) -> None:
         "feed add", {"timezone": "new_y"}, focused="timezone", user=world.admin, guild=world.guild, channel=world.news
     )
     assert {"name": "America/New_York", "value": "America/New_York"} in choices
-    inter = await world.run("feed add", {"timezone": "Mars/Olympus"}, user=world.admin)
+    inter = await world.run("feed add", {"mode": "digest", "timezone": "Mars/Olympus"}, user=world.admin)
     assert "not a time zone I know" in only(inter).content
 
 
@@ -518,3 +518,85 @@ async def test_every_answer_respects_discord_limits(world: World) -> None:
     inter = await world.run("paper", {"id": "2603.05555"})
     assert inter.error is None  # the stand-in answers 50035 on any broken limit
     assert len(only(inter).embeds[0]["title"]) <= 256
+
+
+# ---- /feed add on an existing feed (issue 12, defect 4) -------------------------------------------------
+
+
+async def _digest_feed(world: World) -> None:
+    options = {"topic": "graphs", "min_upvotes": 10, "source": "huggingface", "mode": "digest"}
+    options |= {"digest_hour": 8, "timezone": "Europe/Berlin", "threads": True}
+    await world.run("feed add", options, user=world.admin, channel=world.news)
+
+
+def _settings(feed: Any) -> tuple[Any, ...]:
+    return (feed.topic, feed.min_upvotes, int(feed.sources), feed.mode, feed.digest_hour, feed.timezone, feed.threads)
+
+
+async def test_feed_add_resumes_a_paused_feed_keeping_every_setting(world: World) -> None:
+    await _digest_feed(world)
+    before = await world.bot.db.feeds.get(world.news.id)
+    async with world.bot.db.transaction() as conn:
+        await world.bot.db.feeds.disable(conn, world.news.id, "I lost access to the channel")
+    listing = only(await world.run("feed list", user=world.admin))
+    assert "run `/feed add` here to resume" in listing.embeds[0]["fields"][0]["value"]
+    resumed = only(await world.run("feed add", user=world.admin, channel=world.news))
+    after = await world.bot.db.feeds.get(world.news.id)
+    assert after is not None and before is not None
+    assert after.enabled
+    assert _settings(after) == _settings(before)
+    assert "Resumed" in resumed.content
+    assert "daily digest at 08:00 Europe/Berlin" in resumed.content
+
+
+async def test_feed_add_changes_only_the_options_given_and_says_what_changed(world: World) -> None:
+    await _digest_feed(world)
+    before = await world.bot.db.feeds.get(world.news.id)
+    changed = only(await world.run("feed add", {"min_upvotes": 5}, user=world.admin, channel=world.news))
+    after = await world.bot.db.feeds.get(world.news.id)
+    assert after is not None and before is not None
+    assert after.min_upvotes == 5
+    assert _settings(after)[:1] + _settings(after)[2:] == _settings(before)[:1] + _settings(before)[2:]
+    assert "minimum upvotes 10 → 5" in changed.content
+    same = only(await world.run("feed add", {"min_upvotes": 5}, user=world.admin, channel=world.news))
+    assert "Nothing changed" in same.content
+
+
+async def test_feed_add_refuses_options_that_do_not_apply(world: World) -> None:
+    inter = await world.run("feed add", {"digest_hour": 7}, user=world.admin, channel=world.news)
+    assert "only for a daily digest" in only(inter).content
+    assert await world.bot.db.feeds.get(world.news.id) is None
+    await world.run("feed add", user=world.admin, channel=world.news)
+    inter = await world.run("feed add", {"timezone": "Europe/Berlin"}, user=world.admin, channel=world.news)
+    assert "only for a daily digest" in only(inter).content
+    feed = await world.bot.db.feeds.get(world.news.id)
+    assert feed is not None and feed.timezone == "UTC"
+
+
+async def test_feed_add_can_clear_the_topic(world: World) -> None:
+    await _digest_feed(world)
+    inter = await world.run("feed add", {"topic": "*"}, user=world.admin, channel=world.news)
+    feed = await world.bot.db.feeds.get(world.news.id)
+    assert feed is not None and feed.topic is None and feed.mode == "digest"
+    assert "every new paper" in only(inter).content
+
+
+async def test_feed_add_says_when_read_message_history_is_missing(world: World) -> None:
+    from testing.fake_discord.models import P
+
+    channel = world.fake.add_text_channel(world.guild.id, "no-history")
+    assert world.bot.user is not None
+    bot_id = world.bot.user.id
+    channel.overwrites.append({"id": str(bot_id), "type": 1, "allow": "0", "deny": str(int(P.READ_MESSAGE_HISTORY))})
+    world.fake.set_bot_permissions(channel, can_send=True)
+
+    def cached_without_history() -> bool:
+        cached = world.bot.get_channel(channel.id)
+        me = cached.guild.me if cached is not None else None  # type: ignore[union-attr]
+        return me is not None and not cached.permissions_for(me).read_message_history  # type: ignore[union-attr]
+
+    await world.fake.wait_for(cached_without_history, timeout=5, message="the bot saw the channel update")
+    inter = await world.run("feed add", {"channel": channel}, user=world.admin)
+    message = only(inter).content
+    assert "**Read Message History**" in message
+    assert await world.bot.db.feeds.get(channel.id) is not None  # posting works; only recovery needs it

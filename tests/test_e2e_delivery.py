@@ -182,6 +182,9 @@ async def test_topic_matches_arrive_by_dm_once_in_one_batch(world: World) -> Non
     (dm,) = world.fake.dm_messages(world.member)
     assert sorted(posted_ids([dm])) == sorted(ids[:2])
     assert "2 new papers" in dm.content
+    # Which topic matched, and how to stop them (issue 12, defect 7).
+    assert "matching **diffusion**" in dm.content or ", **diffusion**" in dm.content
+    assert "`/unsubscribe` stops these" in dm.content
     await world.bot.poller.poll_once()
     await idle(world)
     assert len(world.fake.dm_messages(world.member)) == 1

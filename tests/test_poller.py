@@ -220,3 +220,31 @@ async def test_partial_batches_store_the_good_entries(
         report = await poller.poll_once()
     assert sorted(paper.id for paper in report.stored.new) == ["2603.00001", "2603.00002"]
     assert report.sources[0].skipped == 1
+
+
+async def test_failing_since_is_the_first_failure_of_the_run(
+    db: Database, serve_day: PaperServer, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """/status says "failing since": the start of the current run of failures, not the latest (issue 12, defect 6)."""
+    from bot.render.status import source_line
+
+    serve_day.fail_always("daily_papers", Fault(status=500))
+    poller, http = poller_for(db, make_settings(http_retries=0), clock)
+    async with http:  # type: ignore[attr-defined]
+        first = clock.now
+        await poller.poll_once()
+        clock.advance(3600)
+        await poller.poll_once()
+        state = (await db.sources.all())["huggingface"]
+        assert state.consecutive_failures == 2
+        assert state.failing_since == first
+        assert f"failing since <t:{int(first.timestamp())}:R>" in source_line(state)
+
+        serve_day.recover()
+        clock.advance(3600)
+        await poller.poll_once()
+        assert (await db.sources.all())["huggingface"].failing_since is None
+        serve_day.fail_always("daily_papers", Fault(status=500))
+        clock.advance(3600)
+        await poller.poll_once()
+        assert (await db.sources.all())["huggingface"].failing_since == clock.now  # a new run starts now

@@ -164,6 +164,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_guild ON deliveries (guild_id, status);
     CREATE INDEX deliveries_sent ON deliveries (sent_at) WHERE status = 'sent';
     """,
+    # /status "failing since": the first failure of the current run (last_error_at is rewritten on each one).
+    """
+    ALTER TABLE source_state ADD COLUMN failing_since INTEGER;
+    UPDATE source_state SET failing_since = last_error_at WHERE consecutive_failures > 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,6 +26,7 @@ class SourceState:
     last_count: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    failing_since: datetime | None = None  # the first failure of the current run of failures
 
     @property
     def validators(self) -> dict[str, str]:
@@ -33,7 +34,7 @@ class SourceState:
 
 
 _FIELDS = field_names(SourceState)
-_TIMES = {"last_attempt_at", "last_success_at", "last_error_at", "next_attempt_at"}
+_TIMES = {"last_attempt_at", "last_success_at", "last_error_at", "next_attempt_at", "failing_since"}
 
 
 def _to_db(name: str, value: object) -> object:

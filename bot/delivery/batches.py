@@ -83,16 +83,19 @@ class Batcher:
             batch = await self.sender.claim([row.id for row in pending[:size]])
             if not batch.rows:
                 continue
-            header = self._header(target, len(batch.rows), part, total, note)
+            topics = await self.sender.topic_names(batch) if target.kind == "user" else []
+            header = self._header(target, len(batch.rows), part, total, note, topics)
             if not await self.sender.send(target, batch, header=header, fresh=True):
                 return False
             if note:
                 await self._skip_over_cap(target)
                 return True
 
-    def _header(self, target: Target, count: int, part: int, total: int | None, note: str) -> str | None:
+    def _header(
+        self, target: Target, count: int, part: int, total: int | None, note: str, topics: list[str]
+    ) -> str | None:
         if target.kind == "user":
-            return dm_header(count, note)
+            return dm_header(count, note, topics)
         if target.is_digest:
             return digest_header(total or count, part)
         return None  # an instant post is the paper's card alone

@@ -75,7 +75,7 @@ class Sender:
             return True
         first = batch.rows[0]
         if header is None and target.kind == "user":
-            header = dm_header(len(ordered))
+            header = dm_header(len(ordered), topics=await self.topic_names(batch))
         if header is None and target.is_digest:
             header = digest_header(None)
         try:
@@ -103,6 +103,15 @@ class Sender:
         if target.feed is not None and target.feed.threads and target.feed.mode == "instant":
             await self._start_thread(target, message, ordered[0])
         return True
+
+    async def topic_names(self, batch: Batch) -> list[str]:
+        """The member's topics that matched this batch's papers, in the order first matched."""
+        names: list[str] = []
+        for topic_id in dict.fromkeys(row.topic_id for row in batch.rows if row.topic_id is not None):
+            topic = await self.db.topics.get(topic_id)
+            if topic is not None:
+                names.append(topic.query)
+        return names
 
     async def _messageable(self, target: Target) -> discord.PartialMessageable:
         if target.kind == "channel":

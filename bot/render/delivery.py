@@ -5,7 +5,12 @@ The papers themselves are rendered by ``bot.render.papers``; these are the messa
 
 from __future__ import annotations
 
-from bot.render.base import CONTENT_MAX, fit
+from collections.abc import Sequence
+
+from bot.render.base import CONTENT_MAX, escape, fit
+
+TOPIC_CHARS = 80
+TOPICS_SHOWN = 5
 
 DMS_PAUSED_NOTICE = (
     "📭 I couldn't send you the papers on your topics: Discord refused my direct message, so your DMs from "
@@ -34,8 +39,14 @@ def daily_limit_note(cap: int, more: int) -> str:
     )
 
 
-def dm_header(count: int, note: str = "") -> str:
+def dm_header(count: int, note: str = "", topics: Sequence[str] = ()) -> str:
+    """A DM says which of the member's topics matched and how to stop these messages."""
     heading = f"📬 {count} new paper{'s' if count != 1 else ''} on your topics"
+    if topics:
+        shown = ", ".join(f"**{fit(escape(topic), TOPIC_CHARS)}**" for topic in topics[:TOPICS_SHOWN])
+        more = f" and {len(topics) - TOPICS_SHOWN} more" if len(topics) > TOPICS_SHOWN else ""
+        heading += f" matching {shown}{more}"
+    heading += " · `/unsubscribe` stops these"
     if note:
         heading += f"\n-# {note}"
     return fit(heading, CONTENT_MAX)

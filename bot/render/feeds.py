@@ -66,16 +66,68 @@ def cannot_post(channel_id: int, missing: Sequence[str]) -> str:
     )
 
 
+SETTING_NAMES = {
+    "topic": "topic",
+    "min_upvotes": "minimum upvotes",
+    "sources": "source",
+    "mode": "mode",
+    "digest_hour": "digest hour",
+    "timezone": "time zone",
+    "threads": "threads",
+}
+NO_HISTORY = (
+    "Note: I also need **Read Message History** in {channel} to check, after a crash, what I already posted "
+    "(without it a restart could post a paper twice)."
+)
+
+
+def _value(name: str, value: object) -> str:
+    if name == "topic":
+        return f"**{fit(escape(str(value)), 100)}**" if value else "all papers"
+    if name == "sources" and isinstance(value, Source):
+        return SOURCE_NAMES.get(int(value), "both sources")
+    if name == "mode":
+        return "daily digest" if value == "digest" else "each paper as it appears"
+    if name == "digest_hour" and isinstance(value, int):
+        return f"{value:02d}:00"
+    if name == "threads":
+        return "on" if value else "off"
+    return fit(escape(str(value)), 64)
+
+
+def changes_text(changes: Sequence[tuple[str, object, object]]) -> str:
+    """ "minimum upvotes 10 → 5; mode each paper as it appears → daily digest" """
+    return "; ".join(
+        f"{SETTING_NAMES.get(name, name)} {_value(name, old)} → {_value(name, new)}" for name, old, new in changes
+    )
+
+
+def missing_history(channel_id: int) -> str:
+    return NO_HISTORY.format(channel=channel_mention(channel_id))
+
+
 def feed_saved(saved: SavedFeed, *, backfill: bool) -> str:
-    """The private confirmation of /feed add: what the channel gets from now on, and what happens first."""
+    """The private confirmation of /feed add: what the channel gets from now on, and what changed or happens first."""
     verb = "will now get" if saved.created else "now gets"
+    if saved.created:
+        lead = ""
+    elif saved.resumed:
+        lead = "▶️ Resumed. "
+    elif saved.changes:
+        lead = ""
+    else:
+        lead = "Nothing changed. "
+    changed = f" Changed: {changes_text(saved.changes)}." if saved.changes else ""
     if saved.backfilled:
         start = f"Posting today's top {saved.backfilled:,} now; after that, new papers only."
     elif backfill:
         start = "Nothing from today matches yet; new papers will follow as they appear."
     else:
         start = "New papers only: nothing already listed is posted."
-    return fit(f"📬 {channel_mention(saved.feed.channel_id)} {verb} {describe(saved.feed)}. {start}", CONTENT_MAX)
+    if not saved.created and not backfill:
+        start = ""
+    sentence = f"{lead}📬 {channel_mention(saved.feed.channel_id)} {verb} {describe(saved.feed)}.{changed} {start}"
+    return fit(sentence.strip(), CONTENT_MAX)
 
 
 def feed_removed(channel_id: int) -> str:

@@ -32,7 +32,7 @@ def source_error(message: str) -> str:
 def source_line(state: SourceState) -> str:
     label = escape(SOURCE_LABELS.get(state.name, state.name))
     if state.last_error:
-        since = when(state.last_error_at, "R") or "recently"
+        since = when(state.failing_since or state.last_error_at, "R") or "recently"
         retry = f"; next try {when(state.next_attempt_at, 'R')}" if state.next_attempt_at else ""
         return f"⚠️ **{label}**: failing since {since}: {source_error(state.last_error)}{retry}"
     if state.last_success_at is None:
