@@ -19,8 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import bot.semantic  # noqa: F401 - pins BLAS to one thread before numpy loads
 import numpy as np
+
+import bot.semantic  # noqa: F401 - pins BLAS to one thread before numpy loads
 from bot.semantic.encoder import DIMENSIONS, Encoder
 from bot.semantic.index import VectorIndex
 from bot.semantic.vectors import embedding_text, text_hash, to_blob
@@ -30,7 +31,7 @@ from testing.paths import SHARED_FIXTURES
 
 def _ms(values: list[float]) -> dict[str, float]:
     values = sorted(values)
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
     return {"p50_ms": round(statistics.median(values) * 1000, 2), "p95_ms": round(p95 * 1000, 2)}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.models import Paper
 from bot.render.status import semantic_line
 from bot.semantic import MODEL_NAME, SIMILARITY_FLOOR, Semantic
 from bot.semantic.encoder import Encoder
+from bot.semantic.progress import ProgressPrinter
 from bot.semantic.worker import Embedder
 from bot.status import collect
 from testing.factories import make_paper
@@ -243,3 +245,25 @@ async def test_status_line_shows_progress(db: Database, semantic: Semantic) -> N
     assert semantic_line(report) == "semantic index: 4 / 4 papers"
     report.semantic_progress = (41_210, 100_000)
     assert semantic_line(report) == "semantic index: 41,210 / 100,000 papers"
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    printer = ProgressPrinter(terminal)
+    printer(3, 12)
+    printer(12, 12)
+    printer.finish()
+    assert terminal.getvalue() == (
+        "\rembedding [#######.......................] 3 / 12 papers"
+        "\rembedding [##############################] 12 / 12 papers\n"
+    )
+    plain = io.StringIO()
+    printer = ProgressPrinter(plain)
+    printer(3, 12)
+    printer(4, 12)  # within 5 s of the last line: not repeated
+    printer(12, 12)  # the end is always shown
+    assert plain.getvalue() == "embedding: 3 / 12 papers\nembedding: 12 / 12 papers\n"

@@ -15,6 +15,7 @@ import numpy as np
 
 from bot.db import Database
 from bot.db.embeddings import Encoded
+from bot.models import Paper
 from bot.semantic.encoder import DIMENSIONS, MODEL_NAME, Encoder, ModelUnavailableError
 from bot.semantic.index import VectorIndex
 from bot.semantic.inference import BACKGROUND, QUERY, InferenceThread
@@ -134,6 +135,12 @@ class Semantic:
         if vector is None:
             return []
         return await self.nearest(vector, k, exclude=(pk,))
+
+    async def related_papers(self, arxiv_id: str, k: int = 5) -> list[tuple[Paper, float]]:
+        """``related`` with the papers themselves, best first."""
+        hits = await self.related(arxiv_id, k)
+        papers = await self.db.papers.by_pks([pk for pk, _ in hits])
+        return [(papers[pk], score) for pk, score in hits if pk in papers]
 
     async def embed_pending(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
         """Encode every paper whose embedding is missing or stale, newest first, one short transaction per batch.
