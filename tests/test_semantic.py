@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import archive
@@ -15,8 +16,10 @@ from bot.db import Database
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.models import Paper
 from bot.render.status import semantic_line
-from bot.semantic import MODEL_NAME, SIMILARITY_FLOOR, Semantic
+from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR, Semantic
+from bot.semantic import index as index_module
 from bot.semantic.encoder import Encoder
+from bot.semantic.index import VectorIndex
 from bot.semantic.progress import ProgressPrinter
 from bot.semantic.worker import Embedder
 from bot.status import collect
@@ -267,3 +270,20 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     printer(4, 12)  # within 5 s of the last line: not repeated
     printer(12, 12)  # the end is always shown
     assert plain.getvalue() == "embedding: 3 / 12 papers\nembedding: 12 / 12 papers\n"
+
+
+def test_large_index_uses_sign_bit_candidates_and_finds_the_true_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((40, DIMENSIONS)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.standard_normal((4000, DIMENSIONS)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(DIMENSIONS)
+    index.add_vectors(list(range(1, 4001)), vectors)
+    exact = [index.search(vectors[i], 5, exclude=(i + 1,)) for i in range(20)]
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
+    monkeypatch.setattr(index_module, "CANDIDATES", 400)
+    approximate = [index.search(vectors[i], 5, exclude=(i + 1,)) for i in range(20)]
+    found = sum(len({pk for pk, _ in a} & {pk for pk, _ in e}) for a, e in zip(approximate, exact, strict=True))
+    assert found >= 0.9 * 100
+    assert all(pk != i + 1 for i, rows in enumerate(approximate) for pk, _ in rows)
+    assert [score for _, score in approximate[0]] == sorted((score for _, score in approximate[0]), reverse=True)

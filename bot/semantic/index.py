@@ -1,8 +1,9 @@
-"""Exact nearest-neighbour search over int8-quantised unit vectors held in memory.
+"""Nearest-neighbour search over int8-quantised unit vectors held in memory.
 
-Exact search scans every vector, chunk by chunk so the float32 work area stays small; docs/benchmarks.md
-has its latency at 100k and 1M papers. Thread-safe: the embedder adds rows while searches run on a worker
-thread.
+Up to EXACT_LIMIT vectors every one is scored. Beyond that, scoring every int8 vector in float32 costs
+~100+ ms at 100k papers, so one bit per dimension (the sign, 48 bytes a paper) picks CANDIDATES papers by
+Hamming distance and only those are scored exactly; recall against the exact answer is in
+docs/benchmarks.md. Thread-safe: the embedder adds rows while searches run on a worker thread.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ import numpy as np
 from bot.semantic.vectors import quantise
 
 CHUNK_ROWS = 32_768
+EXACT_LIMIT = 20_000
+CANDIDATES = 2_000
+_WORDS = 6  # 384 sign bits in uint64 words
+
+
+def sign_bits(codes: np.ndarray) -> np.ndarray:
+    return np.packbits(np.atleast_2d(codes) > 0, axis=1).view(np.uint64).reshape(-1, _WORDS)
 
 
 class VectorIndex:
@@ -24,6 +32,7 @@ class VectorIndex:
         self._pks = np.zeros(0, dtype=np.int64)
         self._codes = np.zeros((0, dimensions), dtype=np.int8)
         self._scales = np.zeros(0, dtype=np.float32)
+        self._bits = np.zeros((0, _WORDS), dtype=np.uint64)
         self._size = 0
         self._row: dict[int, int] = {}
 
@@ -38,7 +47,7 @@ class VectorIndex:
         if needed <= capacity:
             return
         capacity = max(needed, capacity * 3 // 2, 1024)
-        for name in ("_pks", "_codes", "_scales"):
+        for name in ("_pks", "_codes", "_scales", "_bits"):
             old = getattr(self, name)
             new = np.zeros((capacity, *old.shape[1:]), dtype=old.dtype)
             new[: self._size] = old[: self._size]
@@ -57,6 +66,7 @@ class VectorIndex:
                     self._pks[row] = pk
                 self._codes[row] = code
                 self._scales[row] = scale
+                self._bits[row] = sign_bits(code)[0]
 
     def add_vectors(self, pks: list[int], vectors: np.ndarray) -> None:
         codes, scales = quantise(vectors)
@@ -82,8 +92,14 @@ class VectorIndex:
             return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         with self._lock:
+            rows = None
             if within is not None:
                 rows = np.fromiter((self._row[pk] for pk in within if pk in self._row), dtype=np.int64)
+            elif self._size > EXACT_LIMIT:
+                wanted = min(self._size, max(CANDIDATES, 20 * k) + len(exclude))
+                distance = np.bitwise_count(self._bits[: self._size] ^ sign_bits(query)).sum(axis=1, dtype=np.uint16)
+                rows = np.argpartition(distance, wanted - 1)[:wanted]
+            if rows is not None:
                 scores = (self._codes[rows].astype(np.float32) @ query) * self._scales[rows]
                 pks = self._pks[rows]
             else:
