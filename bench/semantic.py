@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import bot.semantic  # noqa: F401 - pins BLAS to one thread before numpy loads
+from bot.semantic import index as index_module
 from bot.semantic.encoder import DIMENSIONS, Encoder
 from bot.semantic.index import VectorIndex
 from bot.semantic.vectors import embedding_text, text_hash, to_blob
@@ -101,23 +102,22 @@ def index_figures(papers: int, queries: int, rng: np.random.Generator) -> dict[s
     before = _rss_mib()
     index = VectorIndex(DIMENSIONS)
     centres = random_unit(max(100, papers // 50), rng)
-    sample: list[np.ndarray] = []
     for start in range(0, papers, 100_000):
         block = clustered_unit(min(100_000, papers - start), rng, centres)
         index.add_vectors(list(range(start + 1, start + len(block) + 1)), block)
-        sample.append(block[:2000])
     built = _rss_mib()
-    exact_rows = np.vstack([index.vector(pk) for pk in range(1, papers + 1)])  # type: ignore[misc]
     hits = 0
-    probes_pk = rng.integers(1, papers, size=queries).tolist()
-    for pk in probes_pk:
-        query = exact_rows[pk - 1]
-        scores = exact_rows @ query
-        scores[pk - 1] = -2
-        exact = set((np.argsort(-scores)[:5] + 1).tolist())
-        hits += len(exact & {found for found, _ in index.search(query, 5, exclude=(pk,))})
+    for pk in rng.integers(1, papers, size=queries).tolist():
+        query = index.vector(pk)
+        assert query is not None
+        approximate = {found for found, _ in index.search(query, 5, exclude=(pk,))}
+        exact_limit, index_module.EXACT_LIMIT = index_module.EXACT_LIMIT, papers + 1
+        try:
+            exact = {found for found, _ in index.search(query, 5, exclude=(pk,))}
+        finally:
+            index_module.EXACT_LIMIT = exact_limit
+        hits += len(approximate & exact)
     recall = hits / (5 * queries)
-    del exact_rows
     probes = random_unit(queries, rng)
     nearest = []
     for query in probes:
