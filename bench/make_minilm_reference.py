@@ -36,7 +36,7 @@ TEXTS = [
 
 
 def main() -> None:
-    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]  # throwaway venv only
 
     spec = importlib.util.find_spec("all_minilm_l6_v2")
     assert spec is not None

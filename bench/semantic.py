@@ -62,9 +62,9 @@ def encoder_figures(encoder: Encoder, batch: int) -> tuple[dict[str, object], np
     times = []
     for _ in range(3):
         for question in questions:
-            start = time.perf_counter()
+            began = time.perf_counter()
             encoder.encode([question])
-            times.append(time.perf_counter() - start)
+            times.append(time.perf_counter() - began)
     return {
         "papers": len(texts),
         "batch": batch,
@@ -95,7 +95,8 @@ def clustered_unit(n: int, rng: np.random.Generator, centres: np.ndarray) -> np.
     """Papers around topics (cosine ~0.6 to their topic), closer to real embeddings than uniform noise."""
     picks = rng.integers(0, len(centres), size=n)
     block = centres[picks] + 0.045 * rng.standard_normal((n, DIMENSIONS), dtype=np.float32)
-    return (block / np.linalg.norm(block, axis=1, keepdims=True)).astype(np.float32)
+    unit: np.ndarray = (block / np.linalg.norm(block, axis=1, keepdims=True)).astype(np.float32)
+    return unit
 
 
 def index_figures(papers: int, queries: int, rng: np.random.Generator) -> dict[str, object]:
@@ -119,24 +120,24 @@ def index_figures(papers: int, queries: int, rng: np.random.Generator) -> dict[s
         hits += len(approximate & exact)
     recall = hits / (5 * queries)
     probes = random_unit(queries, rng)
-    nearest = []
+    nearest: list[float] = []
     for query in probes:
-        start = time.perf_counter()
+        began = time.perf_counter()
         index.search(query, 10)
-        nearest.append(time.perf_counter() - start)
-    related = []
+        nearest.append(time.perf_counter() - began)
+    related: list[float] = []
     for pk in rng.integers(1, papers, size=queries).tolist():
-        start = time.perf_counter()
+        began = time.perf_counter()
         vector = index.vector(int(pk))
         assert vector is not None
         index.search(vector, 5, exclude=(int(pk),))
-        related.append(time.perf_counter() - start)
-    within = []
+        related.append(time.perf_counter() - began)
+    within: list[float] = []
     for query in probes:
         candidates = rng.integers(1, papers, size=1000).tolist()
-        start = time.perf_counter()
+        began = time.perf_counter()
         index.search(query, 10, within=candidates)
-        within.append(time.perf_counter() - start)
+        within.append(time.perf_counter() - began)
     return {
         "papers": papers,
         "vectors": "synthetic: clustered unit vectors (papers // 50 topics, cosine ~0.6 to their topic)",
@@ -178,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(13)
     results: dict[str, object] = {"rss_start_mib": round(_rss_mib(), 1)}
     if not args.skip_encoder:
-        start = time.perf_counter()
+        began = time.perf_counter()
         encoder = Encoder.load()
-        results["model_load_s"] = round(time.perf_counter() - start, 2)
+        results["model_load_s"] = round(time.perf_counter() - began, 2)
         results["rss_after_model_load_mib"] = round(_rss_mib(), 1)
         figures, seed_vectors = encoder_figures(encoder, args.batch)
         results["encoder"] = figures

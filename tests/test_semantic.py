@@ -6,6 +6,7 @@ import asyncio
 import io
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR, Semantic
 from bot.semantic import index as index_module
 from bot.semantic.encoder import Encoder
 from bot.semantic.index import VectorIndex
+from bot.semantic.inference import BACKGROUND
 from bot.semantic.progress import ProgressPrinter
+from bot.semantic.service import BATCH, Progress
 from bot.semantic.worker import Embedder
 from bot.status import collect
 from testing.factories import make_paper
@@ -65,9 +68,9 @@ class CountingSemantic(Semantic):
 
     encoded = 0
 
-    async def encode(self, texts: list[str], **kwargs: object) -> object:  # type: ignore[override]
+    async def encode(self, texts: list[str], *, priority: int = BACKGROUND) -> np.ndarray:
         self.encoded += len(texts)
-        return await super().encode(texts, **kwargs)  # type: ignore[arg-type]
+        return await super().encode(texts, priority=priority)
 
 
 async def test_migration_from_the_previous_schema_keeps_papers(tmp_path: Path) -> None:
@@ -174,11 +177,11 @@ async def test_background_embedder_survives_a_failing_round(
     class Failing(Semantic):
         failures = 1
 
-        async def embed_pending(self, **kwargs: object) -> int:  # type: ignore[override]
+        async def embed_pending(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
             if self.failures:
                 self.failures -= 1
                 raise sqlite3.OperationalError("disk I/O error")
-            return await super().embed_pending(**kwargs)  # type: ignore[arg-type]
+            return await super().embed_pending(batch=batch, progress=progress)
 
     semantic = Failing(db, encoder=encoder)
     embedder = Embedder(semantic, idle=3600, retry=0.01)
@@ -219,13 +222,13 @@ async def test_a_missing_or_damaged_model_means_lexical_only(
         assert await semantic.embed_pending() == 0
         report = await collect(
             db,
-            started_at=None,
+            started_at=datetime.now(UTC),
             enabled_sources=[],
             next_poll_at=None,
             poll_interval=60,
             guild_id=None,
             semantic=semantic,
-        )  # type: ignore[arg-type]
+        )
         line = semantic_line(report)
         assert line is not None
         assert line.startswith("semantic search off: ")
@@ -243,8 +246,14 @@ async def test_status_line_shows_progress(db: Database, semantic: Semantic) -> N
     await archive.store(db, _papers())
     await semantic.embed_pending()
     report = await collect(
-        db, started_at=None, enabled_sources=[], next_poll_at=None, poll_interval=60, guild_id=None, semantic=semantic
-    )  # type: ignore[arg-type]
+        db,
+        started_at=datetime.now(UTC),
+        enabled_sources=[],
+        next_poll_at=None,
+        poll_interval=60,
+        guild_id=None,
+        semantic=semantic,
+    )
     assert semantic_line(report) == "semantic index: 4 / 4 papers"
     report.semantic_progress = (41_210, 100_000)
     assert semantic_line(report) == "semantic index: 41,210 / 100,000 papers"

@@ -48,7 +48,8 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarra
     mean = x.mean(axis=-1, keepdims=True)
     centred = x - mean
     var = (centred * centred).mean(axis=-1, keepdims=True)
-    return centred / np.sqrt(var + _LAYER_NORM_EPS) * gamma + beta
+    normed: np.ndarray = centred / np.sqrt(var + _LAYER_NORM_EPS) * gamma + beta
+    return normed
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -63,7 +64,8 @@ def _erf(x: np.ndarray) -> np.ndarray:
     poly *= z
     np.subtract(1.0, poly, out=poly)
     poly *= sign
-    return poly
+    result: np.ndarray = poly
+    return result
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -186,4 +188,5 @@ class Encoder:
             x = _layer_norm(hidden @ layer.down_w + layer.down_b + x, layer.ln2_g, layer.ln2_b)
         pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit

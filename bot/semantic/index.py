@@ -77,7 +77,8 @@ class VectorIndex:
             row = self._row.get(pk)
             if row is None:
                 return None
-            return self._codes[row].astype(np.float32) * self._scales[row]
+            vector: np.ndarray = self._codes[row].astype(np.float32) * self._scales[row]
+            return vector
 
     def search(
         self,

@@ -113,7 +113,8 @@ class Semantic:
         text = " ".join(text.split())[:QUERY_CHARS]
         if not self.available or not text:
             return None
-        return (await self.encode([text], priority=QUERY))[0]
+        vector: np.ndarray = (await self.encode([text], priority=QUERY))[0]
+        return vector
 
     async def nearest(
         self, vector: np.ndarray, k: int, *, within: Collection[int] | None = None, exclude: Collection[int] = ()

@@ -23,7 +23,8 @@ def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def to_blob(vector: np.ndarray) -> bytes:
     codes, scales = quantise(vector)
-    return scales.astype("<f4").tobytes() + codes[0].tobytes()
+    blob: bytes = scales.astype("<f4").tobytes() + codes[0].tobytes()
+    return blob
 
 
 def from_blob(blob: bytes) -> tuple[np.ndarray, float]:
