@@ -23,9 +23,9 @@ from bot.semantic.vectors import SCALE_BYTES, embedding_text, text_hash, to_blob
 
 log = logging.getLogger(__name__)
 
-# Cosine below which a paper is not shown as a match for a question. Measured on the shared fixtures
-# (bench/semantic.py): on-topic answers to our questions score 0.35-0.7, off-topic papers and gibberish
-# or foreign-language queries mostly 0.0-0.2.
+# Cosine below which a paper is not shown as a match for a question. Measured on the 174 seed papers
+# (docs/benchmarks.md): on-topic answers score 0.34 and up; off-topic, gibberish, German, Chinese, SQL and
+# emoji queries 0.19 at most.
 SIMILARITY_FLOOR = 0.25
 QUERY_CHARS = 2_000  # far beyond 256 tokens; keeps tokenizing hostile input cheap
 BATCH = 8  # papers per background batch: ~11 papers/s on 2 cores, a query waits at most one batch
