@@ -25,6 +25,8 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources
+from bot.semantic import Semantic
+from bot.semantic.worker import Embedder
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient
 from bot.views import PAGE_TIMEOUT
@@ -103,6 +105,8 @@ class PaperBot(commands.AutoShardedBot):
     hf: HuggingFaceSource
     poller: Poller
     dispatcher: Dispatcher
+    semantic: Semantic
+    embedder: Embedder
 
     def __init__(self, settings: Settings, *, force_sync: bool = False, sync_only: bool = False) -> None:
         # Voice is never used: silence discord.py's start-up warnings about its optional voice libraries.
@@ -157,6 +161,14 @@ class PaperBot(commands.AutoShardedBot):
             retry_base=self.settings.delivery_retry_base_seconds,
         )
         self.poller.listeners.append(lambda report: self.dispatcher.wake() if report.stored.changed else None)
+        # The model loads in the background; until then (or without it) search is by words only.
+        self.semantic = Semantic(
+            self.db, model_dir=self.settings.semantic_model_dir, enabled=self.settings.semantic_enabled
+        )
+        self.embedder = Embedder(self.semantic)
+        self.poller.listeners.append(lambda report: self.embedder.wake() if report.stored.changed else None)
+        if not self.sync_only:
+            self.embedder.start()
         for extension in EXTENSIONS:
             if self.sync_only and extension in BACKGROUND:
                 continue
@@ -196,6 +208,8 @@ class PaperBot(commands.AutoShardedBot):
             view.stop()
         # Unloading the extensions stops the background loops first; then the connections close.
         await super().close()
+        if hasattr(self, "embedder"):
+            await self.embedder.stop()
         for resource in ("http_client", "db"):
             if hasattr(self, resource):
                 await getattr(self, resource).close()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot [run|fetch|search|sync|health|backup]``.
+"""Command line: ``python -m bot [run|fetch|search|related|sync|health|backup]``.
 
 Exit statuses: 0 success, 1 the work failed (every source failed, the bot crashed), 2 bad configuration
 or usage (a readable one-line message, never a traceback).
@@ -21,9 +21,12 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.db import Database, DatabaseError
 from bot.errors import UserError
 from bot.logs import setup_logging
+from bot.lookup import parse_reference
 from bot.models import Paper, Source
 from bot.poller import Poller, PollReport, build_http, build_sources
 from bot.search import search
+from bot.semantic import Semantic
+from bot.semantic.progress import ProgressPrinter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -74,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--min-upvotes", type=_upvotes)
     find.add_argument("--source", choices=["huggingface", "arxiv"])
     find.add_argument("--json", action="store_true", help="machine-readable output")
+    related = commands.add_parser("related", help="the papers nearest in meaning to one paper in the local database")
+    related.add_argument("paper", help="an arXiv id or a link to the paper")
+    related.add_argument("--limit", type=_positive, default=5)
+    related.add_argument("--json", action="store_true", help="machine-readable output")
     commands.add_parser("sync", help="push the slash-command definitions to Discord now")
     commands.add_parser("health", help="one line: is the running bot healthy? (exit 0 yes, 1 no)")
     copy = commands.add_parser("backup", help="copy the live database safely, even while the bot runs")
@@ -148,10 +155,53 @@ async def _fetch(settings: Settings, as_json: bool) -> int:
         async with build_http(settings) as http:
             poller = Poller(db, build_sources(settings, http), interval=settings.poll_interval_seconds)
             report = await poller.poll_once(force=True)  # by hand means now, even during a back-off
+        await _embed_all(settings, db)
     finally:
         await db.close()
     _print_fetch(report, as_json)
     return EXIT_FAILED if report.none_read else EXIT_OK
+
+
+async def _embed_all(settings: Settings, db: Database) -> None:
+    """Leave every stored paper searchable by meaning; progress and problems go to stderr (stdout may be JSON)."""
+    semantic = Semantic(db, model_dir=settings.semantic_model_dir, enabled=settings.semantic_enabled)
+    try:
+        if not await semantic.load():
+            return  # load() logged why (a warning reaches stderr)
+        printer = ProgressPrinter()
+        await semantic.embed_pending(progress=printer)
+        printer.finish()
+    finally:
+        semantic.close()
+
+
+async def _related(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        paper_id = parse_reference(args.paper)
+    except UserError as error:
+        raise UsageError(str(error).replace("`", "")) from None
+    db = await Database.open(settings.database_path)
+    semantic = Semantic(db, model_dir=settings.semantic_model_dir, enabled=settings.semantic_enabled)
+    try:
+        if await db.papers.get(paper_id) is None:
+            raise UsageError(f"arXiv:{paper_id} is not in the local database; `python -m bot fetch` stores papers")
+        if not await semantic.load():
+            print(f"error: semantic search off: {semantic.reason}", file=sys.stderr)
+            return EXIT_FAILED
+        await semantic.embed_pending()  # usually nothing: the bot or fetch embedded them already
+        found = await semantic.related_papers(paper_id, args.limit)
+    finally:
+        semantic.close()
+        await db.close()
+    if args.json:
+        results = [paper_json(paper) | {"similarity": round(score, 4)} for paper, score in found]
+        print(json.dumps({"paper": paper_id, "results": results}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        print(f"No related papers for arXiv:{paper_id} yet.")
+        return EXIT_OK
+    print(_table([paper for paper, _ in found]))
+    return EXIT_OK
 
 
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
@@ -237,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             size = written.stat().st_size / 1_048_576
             print(f"backed up {settings.database_path} to {written} ({size:.1f} MiB)")
             return EXIT_OK
+        if command == "related":
+            return asyncio.run(_related(settings, args))
         if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
             raise ConfigError(
                 "DISCORD_TOKEN is not set: copy .env.example to .env and put your bot's token in it "

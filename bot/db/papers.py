@@ -196,6 +196,14 @@ class PaperRepository:
         )
         return {row["arxiv_id"]: from_row(row) for row in rows}
 
+    async def by_pks(self, pks: Sequence[int]) -> dict[int, Paper]:
+        """Papers by primary key (what the semantic index returns)."""
+        rows = await self.db.fetchall(
+            f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.pk IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(pks)),),
+        )
+        return {int(row["pk"]): from_row(row) for row in rows}
+
     async def count(self) -> int:
         return int(await self.db.fetchval("SELECT COUNT(*) FROM papers") or 0)
 

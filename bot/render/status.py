@@ -57,6 +57,15 @@ def _server_lines(report: Status) -> list[str]:
     return lines
 
 
+def semantic_line(report: Status) -> str | None:
+    if report.semantic_progress is not None:
+        embedded, total = report.semantic_progress
+        return f"semantic index: {embedded:,} / {total:,} papers"
+    if report.semantic_off is not None:
+        return f"semantic search off: {fit(escape(report.semantic_off), REASON_CHARS)}"
+    return None
+
+
 def status_embed(report: Status) -> discord.Embed:
     embed = discord.Embed(title="paperbot status", colour=NEUTRAL)
     embed.add_field(name="Up since", value=when(report.started_at, "R") or "-", inline=True)
@@ -65,6 +74,8 @@ def status_embed(report: Status) -> discord.Embed:
     embed.add_field(name="Next poll", value=f"{next_poll} ({every(report.poll_interval)})", inline=True)
     sources = fit_lines([source_line(state) for state in report.sources], FIELD_VALUE_MAX)
     embed.add_field(name="Sources", value=sources or "none enabled", inline=False)
+    if (search := semantic_line(report)) is not None:
+        embed.add_field(name="Search", value=search, inline=False)
     if report.guild_id is not None:
         embed.add_field(name="This server", value=fit_lines(_server_lines(report), FIELD_VALUE_MAX), inline=False)
     dms = report.your_dms

@@ -1,0 +1,298 @@
+"""The semantic index: storage and migration, the background embedder, unchanged text, the lexical-only fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import archive
+from bot.db import Database
+from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
+from bot.models import Paper
+from bot.render.status import semantic_line
+from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR, Semantic
+from bot.semantic import index as index_module
+from bot.semantic.encoder import Encoder
+from bot.semantic.index import VectorIndex
+from bot.semantic.inference import BACKGROUND
+from bot.semantic.progress import ProgressPrinter
+from bot.semantic.service import BATCH, Progress
+from bot.semantic.worker import Embedder
+from bot.status import collect
+from testing.factories import make_paper
+
+TOPICS = {
+    "2601.00001": ("Machine unlearning for language models", "We remove the influence of training examples."),
+    "2601.00002": ("Forgetting data on request", "Erasing what a trained network learned from a subset of data."),
+    "2601.00003": ("Diffusion models for image synthesis", "A latent diffusion model makes high-resolution images."),
+    "2601.00004": ("Robot grasping from images", "A robot arm learns to pick objects with a camera."),
+}
+
+
+def _papers(**overrides: tuple[str, str]) -> list[Paper]:
+    texts = TOPICS | overrides
+    return [make_paper(paper_id, title=title, abstract=abstract) for paper_id, (title, abstract) in texts.items()]
+
+
+async def wait_for(condition: Callable[[], bool], limit: float = 60.0) -> None:
+    """Check ``condition`` every 20 ms until it holds; fail after ``limit`` seconds (a busy 2-core machine)."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110 - the embedder has no event to await; a bounded poll
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    return Encoder.load()
+
+
+@pytest.fixture
+async def semantic(db: Database, encoder: Encoder) -> AsyncIterator[Semantic]:
+    service = Semantic(db, encoder=encoder)
+    assert await service.load()
+    try:
+        yield service
+    finally:
+        service.close()
+
+
+class CountingSemantic(Semantic):
+    """Counts the texts sent to the model, to prove unchanged text is never re-encoded."""
+
+    encoded = 0
+
+    async def encode(self, texts: list[str], *, priority: int = BACKGROUND) -> np.ndarray:
+        self.encoded += len(texts)
+        return await super().encode(texts, priority=priority)
+
+
+async def test_migration_from_the_previous_schema_keeps_papers(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for script in MIGRATIONS[:-1]:
+        conn.executescript(script)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    conn.execute(
+        "INSERT INTO papers (arxiv_id, title, first_seen_at, updated_at) VALUES ('2601.00001', 'Old paper', 1, 1)"
+    )
+    conn.commit()
+    conn.close()
+    db = await Database.open(path)
+    try:
+        assert await db.fetchval("PRAGMA user_version") == SCHEMA_VERSION
+        assert await db.papers.count() == 1
+        assert await db.embeddings.count(MODEL_NAME) == 0
+        assert [item.pk for item in await db.embeddings.pending(MODEL_NAME, 10)] == [1]
+    finally:
+        await db.close()
+
+
+async def test_embed_pending_stores_vectors_and_related_finds_the_neighbour(db: Database, semantic: Semantic) -> None:
+    await archive.store(db, _papers())
+    assert semantic.progress() == (0, 0)
+    assert await semantic.embed_pending() == 4
+    assert semantic.progress() == (4, 4)
+    assert await db.embeddings.count(MODEL_NAME) == 4
+    related = await semantic.related("2601.00001", k=3)
+    pks = {row["arxiv_id"]: row["pk"] for row in await db.fetchall("SELECT pk, arxiv_id FROM papers")}
+    assert related[0][0] == pks["2601.00002"]
+    assert pks["2601.00001"] not in [pk for pk, _ in related]
+    assert related[0][1] > related[-1][1]
+    assert await semantic.related("2601.99999") == []
+    query = await semantic.encode_query("how do I make a model forget some of its training data")
+    assert query is not None
+    best = await semantic.nearest(query, 2)
+    assert {pk for pk, _ in best} == {pks["2601.00001"], pks["2601.00002"]}
+    assert all(score >= SIMILARITY_FLOOR for _, score in best)
+    within = await semantic.nearest(query, 5, within=[pks["2601.00003"], pks["2601.00004"]])
+    assert {pk for pk, _ in within} == {pks["2601.00003"], pks["2601.00004"]}
+    assert all(score < SIMILARITY_FLOOR for _, score in within)  # off-topic papers are not matches
+    assert await semantic.nearest(query, 5, within=[]) == []
+
+
+async def test_a_restarted_service_rebuilds_the_index_from_sqlite(
+    db: Database, semantic: Semantic, encoder: Encoder
+) -> None:
+    await archive.store(db, _papers())
+    await semantic.embed_pending()
+    again = Semantic(db, encoder=encoder)
+    try:
+        assert await again.load()
+        assert again.progress() == (4, 4)
+        assert await again.related("2601.00001", k=1) == await semantic.related("2601.00001", k=1)
+        assert await again.embed_pending() == 0
+    finally:
+        again.close()
+
+
+async def test_unchanged_text_is_never_re_encoded(db: Database, encoder: Encoder) -> None:
+    semantic = CountingSemantic(db, encoder=encoder)
+    assert await semantic.load()
+    try:
+        await archive.store(db, _papers())
+        await semantic.embed_pending()
+        assert semantic.encoded == 4
+        # An upvote refresh rewrites the row but not the text.
+        await archive.store(db, [paper.model_copy(update={"upvotes": 99}) for paper in _papers()])
+        assert await semantic.embed_pending() == 0
+        # Edited and edited back before the embedder ran: the stored vector is right, nothing is encoded.
+        await archive.store(db, _papers(**{"2601.00003": ("A new title", "x")}))
+        await archive.store(db, _papers())
+        assert await semantic.embed_pending() == 0
+        assert semantic.encoded == 4
+        assert await db.embeddings.pending(MODEL_NAME, 10) == []
+        # A real edit is re-encoded, once.
+        await archive.store(db, _papers(**{"2601.00004": ("Robot grasping, revised", "Now with touch sensors.")}))
+        assert await semantic.embed_pending() == 1
+        assert semantic.encoded == 5
+    finally:
+        semantic.close()
+
+
+async def test_background_embedder_catches_up_after_each_poll(db: Database, encoder: Encoder) -> None:
+    semantic = Semantic(db, encoder=encoder)
+    embedder = Embedder(semantic, idle=3600)
+    await archive.store(db, _papers()[:2])
+    embedder.start()
+    try:
+        await wait_for(lambda: semantic.progress() == (2, 2))
+        await archive.store(db, _papers())
+        embedder.wake()
+        await wait_for(lambda: semantic.progress() == (4, 4))
+        assert await db.embeddings.count(MODEL_NAME) == 4
+    finally:
+        await embedder.stop()
+
+
+async def test_background_embedder_survives_a_failing_round(
+    db: Database, encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Failing(Semantic):
+        failures = 1
+
+        async def embed_pending(self, *, batch: int = BATCH, progress: Progress | None = None) -> int:
+            if self.failures:
+                self.failures -= 1
+                raise sqlite3.OperationalError("disk I/O error")
+            return await super().embed_pending(batch=batch, progress=progress)
+
+    semantic = Failing(db, encoder=encoder)
+    embedder = Embedder(semantic, idle=3600, retry=0.01)
+    await archive.store(db, _papers())
+    embedder.start()
+    try:
+        await wait_for(lambda: semantic.progress() == (4, 4))
+        assert "embedding papers failed" in caplog.text
+    finally:
+        await embedder.stop()
+
+
+@pytest.mark.parametrize(
+    ("files", "reason"),
+    [
+        ({}, "cannot read the model"),
+        ({"model.safetensors": b"not a model", "tokenizer.json": b"{}"}, "damaged"),
+    ],
+)
+async def test_a_missing_or_damaged_model_means_lexical_only(
+    db: Database, tmp_path: Path, files: dict[str, bytes], reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    await archive.store(db, _papers())
+    semantic = Semantic(db, model_dir=folder)
+    embedder = Embedder(semantic)
+    embedder.start()
+    try:
+        assert not await semantic.ready()
+        assert semantic.reason is not None
+        assert reason in semantic.reason
+        assert caplog.text.count("semantic search off") == 1
+        assert await semantic.encode_query("machine unlearning") is None
+        assert await semantic.related("2601.00001") == []
+        assert await semantic.embed_pending() == 0
+        report = await collect(
+            db,
+            started_at=datetime.now(UTC),
+            enabled_sources=[],
+            next_poll_at=None,
+            poll_interval=60,
+            guild_id=None,
+            semantic=semantic,
+        )
+        line = semantic_line(report)
+        assert line is not None
+        assert line.startswith("semantic search off: ")
+    finally:
+        await embedder.stop()
+
+
+async def test_turned_off_by_setting(db: Database) -> None:
+    semantic = Semantic(db, enabled=False)
+    assert not await semantic.load()
+    assert semantic.reason == "turned off (SEMANTIC_ENABLED=false)"
+
+
+async def test_status_line_shows_progress(db: Database, semantic: Semantic) -> None:
+    await archive.store(db, _papers())
+    await semantic.embed_pending()
+    report = await collect(
+        db,
+        started_at=datetime.now(UTC),
+        enabled_sources=[],
+        next_poll_at=None,
+        poll_interval=60,
+        guild_id=None,
+        semantic=semantic,
+    )
+    assert semantic_line(report) == "semantic index: 4 / 4 papers"
+    report.semantic_progress = (41_210, 100_000)
+    assert semantic_line(report) == "semantic index: 41,210 / 100,000 papers"
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    printer = ProgressPrinter(terminal)
+    printer(3, 12)
+    printer(12, 12)
+    printer.finish()
+    assert terminal.getvalue() == (
+        "\rembedding [#######.......................] 3 / 12 papers"
+        "\rembedding [##############################] 12 / 12 papers\n"
+    )
+    plain = io.StringIO()
+    printer = ProgressPrinter(plain)
+    printer(3, 12)
+    printer(4, 12)  # within 5 s of the last line: not repeated
+    printer(12, 12)  # the end is always shown
+    assert plain.getvalue() == "embedding: 3 / 12 papers\nembedding: 12 / 12 papers\n"
+
+
+def test_large_index_uses_sign_bit_candidates_and_finds_the_true_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    centres = rng.standard_normal((40, DIMENSIONS)).astype(np.float32)
+    vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.standard_normal((4000, DIMENSIONS)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(DIMENSIONS)
+    index.add_vectors(list(range(1, 4001)), vectors)
+    exact = [index.search(vectors[i], 5, exclude=(i + 1,)) for i in range(20)]
+    monkeypatch.setattr(index_module, "EXACT_LIMIT", 100)
+    monkeypatch.setattr(index_module, "CANDIDATES", 400)
+    approximate = [index.search(vectors[i], 5, exclude=(i + 1,)) for i in range(20)]
+    found = sum(len({pk for pk, _ in a} & {pk for pk, _ in e}) for a, e in zip(approximate, exact, strict=True))
+    assert found >= 0.9 * 100
+    assert all(pk != i + 1 for i, rows in enumerate(approximate) for pk, _ in rows)
+    assert [score for _, score in approximate[0]] == sorted((score for _, score in approximate[0]), reverse=True)
