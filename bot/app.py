@@ -18,6 +18,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.buttons import DYNAMIC_ITEMS, PaperActions
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
 from bot.delivery.dispatcher import Dispatcher
@@ -30,7 +31,15 @@ from bot.views import PAGE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ingest", "cogs.delivery", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
+EXTENSIONS = (
+    "cogs.ingest",
+    "cogs.delivery",
+    "cogs.papers",
+    "cogs.topics",
+    "cogs.feeds",
+    "cogs.library",
+    "cogs.meta",
+)
 BACKGROUND = ("cogs.ingest", "cogs.delivery")
 EXIT_OK, EXIT_FAILED = 0, 1
 # A message about the token, not a token.
@@ -120,6 +129,8 @@ class PaperBot(commands.AutoShardedBot):
         self.pager_timeout = PAGE_TIMEOUT
         # Views with a timeout keep a timer task; they are stopped on close so none outlives the bot.
         self.live_views: weakref.WeakSet[discord.ui.View] = weakref.WeakSet()
+        # Answers the persistent paper buttons (set by cogs.library); None until that cog is loaded.
+        self.paper_actions: PaperActions | None = None
 
     @property
     def enabled_sources(self) -> list[str]:
@@ -148,6 +159,8 @@ class PaperBot(commands.AutoShardedBot):
             retry_base=self.settings.delivery_retry_base_seconds,
         )
         self.poller.listeners.append(lambda report: self.dispatcher.wake() if report.stored.changed else None)
+        # Persistent buttons: any Save/Related press, on any message ever sent, is routed by its custom id.
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             if self.sync_only and extension in BACKGROUND:
                 continue

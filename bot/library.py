@@ -48,9 +48,10 @@ class LibraryPage:
 
 
 async def save(
-    db: Database, hf: HuggingFaceSource, user_id: int, paper_id: str, *, limit: int = MAX_PAPERS
+    db: Database, hf: HuggingFaceSource, user_id: int, paper_id: str, *, limit: int | None = None
 ) -> SaveResult:
     """Save a paper (fetching it into the archive first if needed); a second save of the same paper is a no-op."""
+    limit = MAX_PAPERS if limit is None else limit  # read at call time, so tests can lower it
     paper = await find_paper(db, hf, paper_id)
     async with db.transaction() as conn:
         # Looked up inside the write so a concurrent archive change cannot slip between lookup and insert.

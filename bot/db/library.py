@@ -118,7 +118,7 @@ class LibraryRepository:
         rows = await self.db.fetchall(
             "SELECT p.arxiv_id, p.title FROM library l JOIN papers p ON p.pk = l.paper_pk "
             "WHERE l.user_id = ? AND (p.arxiv_id LIKE ? ESCAPE '\\' OR p.title LIKE ? ESCAPE '\\') "
-            "ORDER BY l.saved_at DESC LIMIT ?",
+            "ORDER BY l.saved_at DESC, l.paper_pk DESC LIMIT ?",
             (user_id, pattern, pattern, limit),
         )
         return [(row["arxiv_id"], row["title"]) for row in rows]
