@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -235,3 +236,37 @@ async def test_buttons_keep_working_after_a_restart(
 
 def test_related_result_type_is_what_the_renderer_takes() -> None:
     assert set(Related.__dataclass_fields__) == {"paper", "papers", "method", "semantic_off"}
+
+
+async def test_digest_messages_carry_save_and_related_for_each_paper(world: World) -> None:
+    await add_feed(world, mode="digest", digest_hour=7)
+    ids = publish(world, *(new_item(f"Digest button paper {n}", upvotes=n) for n in range(12)))
+    await world.bot.poller.poll_once()
+    await idle(world)
+    later = time.time() + 86_400 + 60
+    world.bot.dispatcher.clock = lambda: later
+    world.bot.dispatcher.wake()
+    await world.fake.wait_for(lambda: len(world.fake.messages(world.news)) == 2, timeout=10, message="digest")
+    first, second = world.fake.messages(world.news)
+    # Ten papers: five rows of Save/Related for two papers each, the most Discord allows on one message.
+    assert len(first.components) == 5 and all(len(row["components"]) == 4 for row in first.components)
+    assert len(second.components) == 1
+    in_message = [embed["footer"]["text"].removeprefix("arXiv:") for embed in first.embeds]
+    assert {label.split()[-1] for label in buttons(first)} == set(in_message)
+    assert set(in_message) <= set(ids)
+    answer = only(await press(world, first, f"Save {in_message[3]}"))
+    assert answer.ephemeral and "Saved:" in answer.content
+
+
+async def test_buttons_of_a_paper_removed_from_the_archive_answer_clearly(world: World) -> None:
+    (paper_id,) = publish(world, new_item("Soon Gone"))
+    await world.bot.poller.poll_once()
+    card = only(await world.run("paper", {"id": paper_id}))
+    await press(world, card, "Save")
+    world.papers.hf_days.clear()  # Hugging Face no longer lists it either
+    async with world.bot.db.transaction() as conn:
+        await conn.execute("DELETE FROM papers WHERE arxiv_id = ?", (paper_id,))
+    assert await world.bot.db.library.count(world.member.id) == 0  # the library row went with the paper
+    for label in ("Save", "Related"):
+        answer = only(await press(world, card, label))
+        assert answer.ephemeral and f"arXiv:{paper_id}" in answer.content, answer.content
