@@ -27,7 +27,7 @@ PAPER_ID = r"[0-9]{4}\.[0-9]{4,5}|[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/[0-9]{7}"
 SAVE = rf"paper:save:(?P<id>{PAPER_ID})"
 UNSAVE = rf"paper:unsave:(?P<id>{PAPER_ID})"
 RELATED = rf"paper:related:(?P<id>{PAPER_ID})"
-# Everything else; a press that a live in-memory view (a pager) handles is left to it (see _live_view_has).
+# Everything else; a press another DynamicItem or a live in-memory view (a pager) handles is left to it.
 STALE = rf"(?!paper:(?:save|unsave|related):(?:{PAPER_ID})$).+"
 
 PAPERS_WITH_BUTTONS = 10  # 5 rows x (Save, Related) x 2 papers: every paper of a 10-embed message
@@ -123,7 +123,7 @@ class StaleButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=STALE
         return cls(match.group(0))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        if _live_view_has(interaction, self.raw_id):
+        if _handled_elsewhere(interaction, self.raw_id):
             return
         actions = _actions(interaction)
         if actions is None:
@@ -132,13 +132,18 @@ class StaleButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=STALE
         await actions.stale(interaction, self.raw_id)
 
 
-def _live_view_has(interaction: discord.Interaction[Any], custom_id: str) -> bool:
-    """Whether an in-memory view (a pager) is registered for this custom id and will answer the press.
+def _handled_elsewhere(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """Whether another DynamicItem's template or a live in-memory view (a pager) answers this custom id.
 
     discord.py has no public lookup; its view store is read defensively, and when it cannot be read the
     press counts as unhandled (at worst the user gets one extra private line).
     """
     store = getattr(getattr(interaction.client, "_connection", None), "_view_store", None)
+    dynamic = getattr(store, "_dynamic_items", None)
+    if isinstance(dynamic, dict):
+        for pattern, item in dynamic.items():
+            if item is not StaleButton and isinstance(pattern, re.Pattern) and pattern.fullmatch(custom_id):
+                return True
     views = getattr(store, "_views", None)
     if not isinstance(views, dict):
         return False

@@ -270,3 +270,29 @@ async def test_buttons_of_a_paper_removed_from_the_archive_answer_clearly(world:
     for label in ("Save", "Related"):
         answer = only(await press(world, card, label))
         assert answer.ephemeral and f"arXiv:{paper_id}" in answer.content, answer.content
+
+
+class _OtherHelpersButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"other:(?P<n>[0-9]+)"):
+    """A persistent button another part of the bot might add: the stale-button catch-all must leave it be."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(discord.ui.Button(label="Other", custom_id=f"other:{n}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: Any, item: Any, match: Any, /) -> _OtherHelpersButton:
+        return cls(int(match["n"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.send_message("other handled it", ephemeral=True)
+
+
+async def test_the_stale_catch_all_leaves_other_persistent_buttons_alone(world: World) -> None:
+    world.bot.add_dynamic_items(_OtherHelpersButton)
+    view = discord.ui.View(timeout=None)
+    view.add_item(_OtherHelpersButton(7))
+    sent = await world.bot.get_partial_messageable(world.general.id).send("other", view=view)
+    (message,) = [item for item in world.fake.messages(world.general) if item.id == sent.id]
+    click = await press(world, message, "Other")
+    await world.bot.dispatcher.run_once()  # give a wrong second answer the chance to show up
+    assert [item.content for item in click.visible] == ["other handled it"]
+    assert click.error is None
