@@ -10,6 +10,7 @@ from bot import archive, library
 from bot.db import Database
 from bot.errors import UserError
 from bot.library import Outcome
+from bot.related import related, title_query
 from testing.factories import make_paper
 
 USER = 111
@@ -93,3 +94,29 @@ async def test_deleting_a_member_and_a_paper_empties_the_rows(db: Database) -> N
     async with db.transaction() as conn:
         assert await db.library.delete_user(conn, USER) == 1
     assert await db.library.count(USER) == 0
+
+
+async def test_related_without_the_index_uses_title_words_safely(db: Database) -> None:
+    hostile = make_paper("2603.00001", 'NEAR("graph" x) AND title:* OR -diffusion {col}: ^ "')
+    await archive.store(
+        db, [hostile, make_paper("2603.00002", "Diffusion on a graph"), make_paper("2603.00003", "Unrelated")]
+    )
+    result = await related(db, None, hostile)
+    assert result.method == "lexical" and result.semantic_off
+    assert [paper.id for paper in result.papers] == ["2603.00002"]
+    assert title_query(make_paper("2603.00004", "a of the")) is None
+
+
+class BrokenIndex:
+    available = True
+
+    async def related(self, arxiv_id: str, k: int = 5) -> list[tuple[int, float]]:
+        raise RuntimeError("index damaged")
+
+
+async def test_a_failing_semantic_index_falls_back_to_title_words(db: Database) -> None:
+    paper = make_paper("2603.00001", "Graph diffusion")
+    await archive.store(db, [paper, make_paper("2603.00002", "Diffusion on a graph")])
+    result = await related(db, BrokenIndex(), paper)
+    assert result.method == "lexical" and not result.semantic_off
+    assert [found.id for found in result.papers] == ["2603.00002"]
