@@ -19,6 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import startup
+from bot.buttons import DYNAMIC_ITEMS, PaperActions
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
 from bot.delivery.dispatcher import Dispatcher
@@ -40,6 +41,7 @@ EXTENSIONS = (
     "cogs.papers",
     "cogs.topics",
     "cogs.feeds",
+    "cogs.library",
     "cogs.meta",
 )
 BACKGROUND = ("cogs.ingest", "cogs.delivery", "cogs.health")
@@ -133,6 +135,8 @@ class PaperBot(commands.AutoShardedBot):
         self.pager_timeout = PAGE_TIMEOUT
         # Views with a timeout keep a timer task; they are stopped on close so none outlives the bot.
         self.live_views: weakref.WeakSet[discord.ui.View] = weakref.WeakSet()
+        # Answers the persistent paper buttons (set by cogs.library); None until that cog is loaded.
+        self.paper_actions: PaperActions | None = None
 
     @property
     def enabled_sources(self) -> list[str]:
@@ -169,6 +173,8 @@ class PaperBot(commands.AutoShardedBot):
         self.poller.listeners.append(lambda report: self.embedder.wake() if report.stored.changed else None)
         if not self.sync_only:
             self.embedder.start()
+        # Persistent buttons: any Save/Related press, on any message ever sent, is routed by its custom id.
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for extension in EXTENSIONS:
             if self.sync_only and extension in BACKGROUND:
                 continue

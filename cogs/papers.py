@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot import render
 from bot.app import PaperBot
+from bot.buttons import paper_buttons
 from bot.errors import UserError
 from bot.interactions import defer, per_user, send
 from bot.lookup import find_paper, parse_reference
@@ -117,7 +118,9 @@ class Papers(commands.Cog):
         if local is None:
             await defer(interaction, ephemeral=not public)  # a Hugging Face lookup can take a moment
         paper = local or await find_paper(self.bot.db, self.bot.hf, paper_id)
-        await send(interaction, embed=render.paper_card(paper, full=True), ephemeral=not public)
+        await send(
+            interaction, embed=render.paper_card(paper, full=True), view=paper_buttons([paper]), ephemeral=not public
+        )
 
     @app_commands.command(name="trending", description="The most upvoted papers of today, this week or this month")
     @app_commands.describe(period="Which period (default: today)")

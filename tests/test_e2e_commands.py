@@ -481,6 +481,8 @@ async def test_help_lists_every_command(world: World) -> None:
         "/subscriptions",
         "/feed",
         "/status",
+        "/related",
+        "/library",
     ):
         assert command in names
 

@@ -19,6 +19,7 @@ import aiosqlite
 from bot.db.deliveries import DeliveryRepository
 from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
+from bot.db.library import LibraryRepository
 from bot.db.meta import MetaRepository
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.db.papers import PaperRepository
@@ -57,6 +58,7 @@ class Database:
         self.users = UserRepository(self)
         self.deliveries = DeliveryRepository(self)
         self.embeddings = EmbeddingRepository(self)
+        self.library = LibraryRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:

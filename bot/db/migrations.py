@@ -186,6 +186,18 @@ MIGRATIONS: list[str] = [
         UPDATE paper_embeddings SET stale = 1 WHERE paper_pk = new.pk;
     END;
     """,
+    # Members' libraries: the papers each member saved (Save button, /library). A paper stays in the
+    # archive while saved; removing a paper from the archive removes it from every library.
+    """
+    CREATE TABLE library (
+        user_id  INTEGER NOT NULL,
+        paper_pk INTEGER NOT NULL REFERENCES papers (pk) ON DELETE CASCADE,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, paper_pk)
+    ) WITHOUT ROWID;
+    CREATE INDEX library_newest ON library (user_id, saved_at DESC);
+    CREATE INDEX library_paper ON library (paper_pk);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -262,3 +262,11 @@ class PaperRepository:
             (*params, limit, offset),
         )
         return [from_row(row) for row in rows]
+
+    async def get_by_pks(self, pks: Sequence[int]) -> dict[int, Paper]:
+        """Papers by archive key (what the semantic index returns)."""
+        rows = await self.db.fetchall(
+            f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.pk IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(pk) for pk in pks]),),
+        )
+        return {int(row["pk"]): from_row(row) for row in rows}

@@ -20,6 +20,7 @@ from typing import Final
 
 import discord
 
+from bot.buttons import paper_buttons
 from bot.db import Database
 from bot.delivery.faults import NETWORK_ERRORS, FaultHandler
 from bot.delivery.pacer import Pacer
@@ -94,7 +95,9 @@ class Sender:
             embeds = [paper_card(ordered[0])] if header is None else paper_embeds(ordered)
             await self.pacer.wait()
             async with asyncio.timeout(SEND_TIMEOUT):
-                message = await messageable.send(content=header, embeds=embeds, nonce=batch.nonce)
+                message = await messageable.send(
+                    content=header, embeds=embeds, nonce=batch.nonce, view=paper_buttons(ordered[: len(embeds)])
+                )
         except discord.HTTPException as error:
             return await self.faults.handle(target, batch, error)
         except NETWORK_ERRORS as error:

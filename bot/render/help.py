@@ -10,6 +10,11 @@ HELP = [
     ("/search `query`", 'Search the archive: words, `"phrases"`, `OR`, `-exclude`; sort and filter options.'),
     ("/paper `id`", "One paper's full card, by arXiv id or arxiv.org / huggingface.co link."),
     ("/trending", "The most upvoted papers of today, this week or this month."),
+    ("/related `paper`", "The 5 papers nearest to one paper (also the **Related** button under every paper)."),
+    (
+        "/library add · remove · list · export",
+        "Your saved papers (the **Save** button under every paper); export as BibTeX, Markdown or CSV.",
+    ),
     ("/subscribe `topic`", "Get new papers on a topic by DM (same syntax as /search)."),
     ("/unsubscribe `topic`", "Stop following a topic."),
     ("/subscriptions", "The topics you follow."),

@@ -67,11 +67,15 @@ class Messages(Events):
         except Exception:  # pragma: no cover - never let gateway trouble break REST
             log.exception("dispatch of %s failed", event)
 
-    @staticmethod
+    def attachment_data(self, attachment: dict[str, Any]) -> bytes:
+        """The bytes the bot uploaded as ``attachment`` (one of a message's ``attachments``)."""
+        return self.__dict__.get("_attachment_data", {})[attachment["id"]]
+
     def _apply_files(
-        payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
+        self, payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
     ) -> list[dict[str, Any]]:
         attachments: list[dict[str, Any]] = []
+        kept: dict[str, bytes] = self.__dict__.setdefault("_attachment_data", {})
         described = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, dict)}
         for index, f in enumerate(files):
             meta = described.get(str(index), {})
@@ -87,6 +91,7 @@ class Messages(Events):
                     "ephemeral": False,
                 }
             )
+            kept[attachments[-1]["id"]] = f["data"]
         return attachments
 
     def _apply_edit(

@@ -1,0 +1,125 @@
+"""``library``: a full library (2,000 saved papers, the per-member limit) over the corpus.
+
+Measures the real paths: ``bot.library.save`` (limit check and insert in one transaction), the first page
+of ``/library list`` newest first and filtered by a word (FTS5 restricted to the member's papers), the
+BibTeX export of all 2,000 papers, and the lexical Related fallback (``bot.related`` without the semantic
+index). The baseline for the filtered list is the naive order: search the whole archive with the same FTS5
+expression, then keep the member's papers in Python. The rows are written under a user id no member has
+and removed afterwards, so the cached corpus is left as it was.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from bench.context import Context, latency_summary, ratio, run_async
+from bot import library
+from bot.db import Database
+from bot.query import parse_query
+from bot.related import related
+from bot.render.export import export
+
+NAME = "library"
+BENCH_USER = -424242
+SAVED = library.MAX_PAPERS
+REPS = 60
+
+
+class _NoHF:
+    async def fetch_paper(self, paper_id: str) -> None:  # every saved paper is in the corpus
+        raise AssertionError(paper_id)
+
+
+async def _measure(ctx: Context) -> dict[str, Any]:
+    corpus = ctx.corpus()
+    db = await Database.open(corpus.path)
+    rng = random.Random(f"{ctx.seed}:library")
+    try:
+        total = await db.papers.count()
+        count = min(SAVED, total)
+        rows = await db.fetchall("SELECT arxiv_id FROM papers ORDER BY random() LIMIT ?", (count,))
+        ids = [row["arxiv_id"] for row in rows]
+        ctx.say(f"library: saving {count:,} papers for one member over {total:,} papers")
+        save_ms: list[float] = []
+        for paper_id in ids:
+            start = time.perf_counter()
+            await library.save(db, _NoHF(), BENCH_USER, paper_id)  # type: ignore[arg-type]
+            save_ms.append((time.perf_counter() - start) * 1000)
+
+        first_page: list[float] = []
+        for _ in range(REPS):
+            start = time.perf_counter()
+            await library.list_page(db, BENCH_USER)
+            first_page.append((time.perf_counter() - start) * 1000)
+
+        saved = await db.library.all_saved(BENCH_USER)
+        words = [word for item in saved[:REPS] for word in item.paper.title.split()[:1] if word.isalpha()] or ["model"]
+        filtered: list[float] = []
+        naive: list[float] = []
+        for word in words:
+            start = time.perf_counter()
+            await library.list_page(db, BENCH_USER, query=word)
+            filtered.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            fts = parse_query(word).fts()
+            everything = await db.fetchall("SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?", (fts,))
+            mine = await db.library.saved_pks(BENCH_USER)
+            _page = [row[0] for row in everything if row[0] in mine][:6]
+            naive.append((time.perf_counter() - start) * 1000)
+
+        start = time.perf_counter()
+        saved = await db.library.all_saved(BENCH_USER)
+        _, data = export(saved, "bibtex")
+        export_ms = (time.perf_counter() - start) * 1000
+
+        related_ms: list[float] = []
+        for item in rng.sample(saved, min(REPS, len(saved))):
+            start = time.perf_counter()
+            await related(db, None, item.paper)
+            related_ms.append((time.perf_counter() - start) * 1000)
+    finally:
+        async with db.transaction() as conn:
+            await db.library.delete_user(conn, BENCH_USER)
+        await db.close()
+
+    filtered_summary = latency_summary(filtered)
+    naive_summary = latency_summary(naive)
+    metrics = {
+        "save": latency_summary(save_ms),
+        "list_first_page": latency_summary(first_page),
+        "list_filtered": filtered_summary,
+        "export_bibtex_ms": round(export_ms, 1),
+        "export_bibtex_bytes": len(data),
+        "related_lexical": latency_summary(related_ms),
+    }
+    filtered_ratio = ratio(naive_summary.get("p95_ms", 0.0), filtered_summary.get("p95_ms", 0.0))
+    return {
+        "inputs": {"archive_papers": total, "saved": count, "reps": REPS},
+        "metrics": metrics,
+        "baseline": {"list_filtered_whole_archive_then_filter": naive_summary},
+        "ratios": {"list_filtered": filtered_ratio},
+        "targets": [],
+        "table": [
+            {"metric": "save p95 (ms)", "value": metrics["save"].get("p95_ms")},
+            {
+                "metric": f"/library list, {count:,} saved, p95 (ms)",
+                "value": first_page and metrics["list_first_page"].get("p95_ms"),
+            },
+            {
+                "metric": "/library list query p95 (ms)",
+                "value": filtered_summary.get("p95_ms"),
+                "baseline": naive_summary.get("p95_ms"),
+                "ratio": filtered_ratio,
+            },
+            {"metric": f"BibTeX export of {count:,} (ms)", "value": metrics["export_bibtex_ms"]},
+            {"metric": "BibTeX file (KiB)", "value": round(len(data) / 1024, 1)},
+            {"metric": "Related, lexical fallback p95 (ms)", "value": metrics["related_lexical"].get("p95_ms")},
+        ],
+    }
+
+
+def run(ctx: Context) -> dict[str, Any]:
+    ctx.corpus()  # built (or reused) outside the timed event loop
+    return run_async(_measure(ctx))
