@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
@@ -59,6 +60,43 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
     )
+
+
+@dataclass(frozen=True)
+class Record:
+    """A row as explained to people: what happened to one (target, paper) pair and when."""
+
+    target_kind: TargetKind
+    target_id: int
+    paper_id: str
+    guild_id: int | None
+    feed_id: int | None
+    topic_id: int | None
+    status: str
+    created_at: int
+    sent_at: int | None
+    message_id: int | None
+    last_error: str | None
+    last_error_code: int | None
+    attempts: int
+
+    @property
+    def created_at_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at, UTC)
+
+    @property
+    def sent_at_dt(self) -> datetime | None:
+        return None if self.sent_at is None else datetime.fromtimestamp(self.sent_at, UTC)
+
+
+_RECORD_FIELDS = (
+    "target_kind, target_id, paper_id, guild_id, feed_id, topic_id, status, created_at, sent_at, message_id, "
+    "last_error, last_error_code, attempts"
+)
+
+
+def _record(row: sqlite3.Row) -> Record:
+    return Record(**{name: row[name] for name in _RECORD_FIELDS.split(", ")})
 
 
 _FIELDS = (
@@ -318,6 +356,22 @@ class DeliveryRepository:
             "SELECT status FROM deliveries WHERE target_kind = ? AND target_id = ? AND paper_id = ?",
             (kind, target_id, paper_id),
         )
+
+    async def record(self, kind: TargetKind, target_id: int, paper_id: str) -> Record | None:
+        row = await self.db.fetchone(
+            f"SELECT {_RECORD_FIELDS} FROM deliveries WHERE target_kind = ? AND target_id = ? AND paper_id = ?",
+            (kind, target_id, paper_id),
+        )
+        return None if row is None else _record(row)
+
+    async def user_history(self, user_id: int, since: int) -> list[Record]:
+        """A member's DM rows created or sent since ``since``, newest first (``/mydata export``)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_RECORD_FIELDS} FROM deliveries WHERE target_kind = 'user' AND target_id = ? "
+            "AND MAX(created_at, COALESCE(sent_at, 0)) >= ? ORDER BY id DESC",
+            (user_id, since),
+        )
+        return [_record(row) for row in rows]
 
     # --- reporting and housekeeping -----------------------------------------------------------------
 
