@@ -30,7 +30,15 @@ from bot.views import PAGE_TIMEOUT
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.ingest", "cogs.delivery", "cogs.papers", "cogs.topics", "cogs.feeds", "cogs.meta")
+EXTENSIONS = (
+    "cogs.ingest",
+    "cogs.delivery",
+    "cogs.papers",
+    "cogs.topics",
+    "cogs.feeds",
+    "cogs.personal",
+    "cogs.meta",
+)
 BACKGROUND = ("cogs.ingest", "cogs.delivery")
 EXIT_OK, EXIT_FAILED = 0, 1
 # A message about the token, not a token.

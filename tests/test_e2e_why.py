@@ -100,3 +100,33 @@ async def test_feed_why_refuses_bad_input_privately(world: World) -> None:
         enforce_default_permissions=False,  # a server admin opened the command to everyone
     )
     assert "Manage Server" in private_text(member)
+
+
+async def test_why_explains_a_members_dms(world: World) -> None:
+    assert "you follow none" in private_text(await world.run("why", {"paper": "2603.01002"}))
+    await world.run("subscribe", {"topic": "robots"})
+    await world.run("subscribe", {"topic": "diffusion -molecular"})
+    got, missed = publish(world, item("Diffusion Policies for Robots", upvotes=1), item("Sparse Attention", upvotes=1))
+    await world.bot.poller.poll_once()
+    await world.fake.wait_for(lambda: len(world.fake.dm_messages(world.member)) == 1, timeout=10, message="DM")
+    (dm,) = world.fake.dm_messages(world.member)
+
+    text = await private_text_of(world, got)
+    assert line(text, "Your topic** `robots`").startswith("✅")
+    assert f"/@me/{dm.channel_id}/{dm.id}" in line(text, "Delivery")
+    assert "1 of 50 DM papers sent to you today" in line(text, "Daily limit")
+    assert line(text, "DMs").startswith("✅")
+
+    text = await private_text_of(world, missed)
+    assert "none of your topics matches it" in line(text, "Delivery")
+    # In the archive before the topics existed, and excluded by one of them: both said plainly.
+    text = await private_text_of(world, "2603.01002")
+    assert "has excluded -molecular" in line(text, "Your topic** `diffusion -molecular`")
+    assert "unknown" not in text.lower()
+
+    for paper, fragment in {"2612.99999": "isn't in my archive", "x": "doesn't look like an arXiv id"}.items():
+        assert fragment in private_text(await world.run("why", {"paper": paper}))
+
+
+async def private_text_of(world: World, paper_id: str) -> str:
+    return private_text(await world.run("why", {"paper": paper_id}))
