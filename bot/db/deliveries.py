@@ -107,6 +107,13 @@ _FIELDS = (
 PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    pending: int  # DMs that were still to be sent
+    history: int  # other rows: sent long ago, failed, skipped
+    kept: int  # sent rows exactly-once still needs, stripped of everything else
+
+
 @dataclass
 class Counts:
     pending: int = 0
@@ -372,6 +379,32 @@ class DeliveryRepository:
             (user_id, since),
         )
         return [_record(row) for row in rows]
+
+    async def forget_user(self, conn: aiosqlite.Connection, user_id: int, *, recent_since: int) -> Forgotten:
+        """Delete a member's DM rows except what exactly-once still needs.
+
+        Kept: rows sent for papers listed since ``recent_since``, the only papers a poll could enqueue again,
+        stripped to (user, paper, status, sent_at) and pruned like any row. Rows in flight go too: a send
+        that fails now must not return them to pending for a member who asked for nothing more.
+        """
+        async with conn.execute(
+            "DELETE FROM deliveries WHERE target_kind = 'user' AND target_id = ? AND NOT ("
+            "  status = 'sent' AND paper_id IN ("
+            f"    SELECT p.arxiv_id FROM papers p WHERE {PAPER_TIME} >= ?)) RETURNING status",
+            (user_id, recent_since),
+        ) as cursor:
+            statuses = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE deliveries SET topic_id = NULL, message_id = NULL, last_error = NULL, last_error_code = NULL "
+            "WHERE target_kind = 'user' AND target_id = ? AND status = 'sent'",
+            (user_id,),
+        )
+        async with conn.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE target_kind = 'user' AND target_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        pending = sum(status in OPEN for status in statuses)
+        return Forgotten(pending=pending, history=len(statuses) - pending, kept=int(row[0]) if row else 0)
 
     # --- reporting and housekeeping -----------------------------------------------------------------
 

@@ -61,3 +61,7 @@ class UserRepository:
         if row is None:
             return None
         return UserState(row["user_id"], row["dm_channel_id"], row["dm_paused_at"], row["dm_pause_code"])
+
+    async def remove(self, conn: aiosqlite.Connection, user_id: int) -> bool:
+        async with conn.execute("DELETE FROM users WHERE user_id = ? RETURNING user_id", (user_id,)) as cursor:
+            return await cursor.fetchone() is not None

@@ -67,9 +67,15 @@ class Messages(Events):
         except Exception:  # pragma: no cover - never let gateway trouble break REST
             log.exception("dispatch of %s failed", event)
 
-    @staticmethod
+    def attachment_bytes(self, message: FakeMessage, filename: str) -> bytes:
+        """The uploaded content of ``message``'s attachment called ``filename`` (KeyError when absent)."""
+        for attachment in message.attachments:
+            if attachment["filename"] == filename:
+                return self._attachment_data[attachment["id"]]
+        raise KeyError(f"message {message.id} has no attachment {filename!r}")
+
     def _apply_files(
-        payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
+        self, payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
     ) -> list[dict[str, Any]]:
         attachments: list[dict[str, Any]] = []
         described = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, dict)}
@@ -87,6 +93,7 @@ class Messages(Events):
                     "ephemeral": False,
                 }
             )
+            self._attachment_data[attachments[-1]["id"]] = f.get("data", b"")
         return attachments
 
     def _apply_edit(
