@@ -130,3 +130,16 @@ async def test_why_explains_a_members_dms(world: World) -> None:
 
 async def private_text_of(world: World, paper_id: str) -> str:
     return private_text(await world.run("why", {"paper": paper_id}))
+
+
+async def test_feed_why_shows_a_failed_delivery_and_the_paused_feed(world: World) -> None:
+    await add_feed(world)
+    world.fake.set_channel_error(world.news.id, status=403, code=50013, message="Missing Permissions")
+    (paper_id,) = publish(world, item("Refused Paper", upvotes=5))
+    await world.bot.poller.poll_once()
+    await idle(world)
+
+    text = await feed_why(world, paper_id)
+    delivery = line(text, "Delivery")
+    assert delivery.startswith("❌") and "Discord error 50013: Missing Permissions" in delivery
+    assert "Missing Permissions" in line(text, "Feed paused") and "`/feed add`" in line(text, "Feed paused")

@@ -252,13 +252,20 @@ class DeliveryRepository:
             return cursor.rowcount
 
     async def close_open(
-        self, conn: aiosqlite.Connection, *, kind: TargetKind, target_id: int, status: str, reason: str
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        kind: TargetKind,
+        target_id: int,
+        status: str,
+        reason: str,
+        code: int | None = None,
     ) -> int:
-        """Settle every open row of a target (feed removed: skipped; channel broken: failed)."""
+        """Settle every open row of a target (feed removed: skipped; channel broken: failed, with Discord's code)."""
         async with conn.execute(
-            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = NULL "
+            "UPDATE deliveries SET status = ?, last_error = ?, last_error_code = ?, next_attempt_at = NULL "
             "WHERE target_kind = ? AND target_id = ? AND status IN ('pending', 'sending')",
-            (status, reason, kind, target_id),
+            (status, reason, code, kind, target_id),
         ) as cursor:
             return cursor.rowcount
 
