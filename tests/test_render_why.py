@@ -80,3 +80,10 @@ def test_removed_says_what_went_and_what_stayed() -> None:
     check_content(mydata_text.removed(Removed(topics=25, dm_state=True, pending_dms=1, history=900, kept=3)))
     assert "nothing to delete" in mydata_text.removed(Removed(0, False, 0, 0, 0))
     assert "1 topic," in mydata_text.removed(Removed(1, False, 0, 0, 0))
+
+
+def test_a_pending_digest_paper_says_when_it_goes_out() -> None:
+    feed = Feed(guild_id=1, channel_id=2, mode="digest", digest_hour=7, timezone="Europe/Berlin", created_at=NOW, id=1)
+    record = Record("channel", 2, "2603.01001", 1, 1, None, "pending", 1_772_600_000, None, None, None, None, 0)
+    text = why_text.feed_why(FeedExplanation(feed, facts("A"), None, True, True, False, record)).description or ""
+    assert "daily digest at 07:00 Europe/Berlin" in text

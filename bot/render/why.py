@@ -151,6 +151,9 @@ def feed_why(item: FeedExplanation) -> discord.Embed:
         start_line(item),
         delivery_line(item.delivery, nothing=_not_queued_feed(item)),
     ]
+    if feed.mode == "digest" and item.delivery is not None and item.delivery.status == "pending":
+        zone = fit(escape(feed.timezone), 64)
+        lines[-1] += f" It waits for the daily digest at {feed.digest_hour:02d}:00 {zone}."
     if not feed.enabled:
         reason = fit(escape(feed.disabled_reason or "unknown reason"), REASON_CHARS)
         lines.append(f"⛔ **Feed paused** {when(feed.disabled_at, 'f')}: {reason}. `/feed add` there resumes it.")
