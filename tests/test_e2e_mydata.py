@@ -115,3 +115,17 @@ async def test_mydata_delete_cancel_and_nothing_stored(world: World) -> None:
     pressed = await world.fake.click(prompt, button(prompt, "Delete my data"), user=world.admin)
     await pressed.wait_done(timeout=10)
     assert "nothing stored about you" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]
+
+
+async def test_mydata_delete_pressed_twice_quickly_deletes_once_and_says_so(world: World) -> None:
+    await world.run("subscribe", {"topic": "robots"})
+    inter = await world.run("mydata delete")
+    (prompt,) = inter.visible
+    confirm = button(prompt, "Delete my data")
+    first = await world.fake.click(prompt, confirm, user=world.member)
+    second = await world.fake.click(prompt, confirm, user=world.member)
+    await first.wait_done(timeout=10)
+    await second.wait_done(timeout=10)
+    answers = [message.content for message in second.visible]
+    assert any("already used" in text for text in answers), answers
+    assert "Deleted 1 topic" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]
