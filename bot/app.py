@@ -42,6 +42,7 @@ EXTENSIONS = (
     "cogs.topics",
     "cogs.feeds",
     "cogs.library",
+    "cogs.personal",
     "cogs.meta",
 )
 BACKGROUND = ("cogs.ingest", "cogs.delivery", "cogs.health")

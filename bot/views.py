@@ -78,3 +78,66 @@ class Pager(discord.ui.View):
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Pager]) -> None:
         log.exception("pager button failed for /%s, user %s", self.command, interaction.user.id, exc_info=error)
         await send_private(interaction, pager_failure(self.command))
+
+
+CONFIRM_TIMEOUT = 120.0
+Action = Callable[[discord.Interaction], Awaitable[None]]
+
+
+class Confirm(discord.ui.View):
+    """A short-lived Confirm/Cancel pair for one destructive action, pressable once, by its owner only.
+
+    Deliberately not persistent: after a restart or ``timeout`` the buttons do nothing, so an old
+    confirmation can never delete anything; the member runs the command again.
+    """
+
+    def __init__(
+        self,
+        *,
+        owner_id: int,
+        label: str,
+        action: Action,
+        cancelled: str,
+        already: str,
+        origin: discord.Interaction,
+        timeout: float = CONFIRM_TIMEOUT,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.confirm.label = label
+        self.already = already
+        self.owner_id = owner_id
+        self.action = action
+        self.cancelled = cancelled
+        self.origin = origin
+        self.used = False
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return interaction.user.id == self.owner_id  # the message is private: only its owner can see it
+
+    async def _finish(self, interaction: discord.Interaction) -> bool:
+        """True for the first press; a second quick press is told it was already handled."""
+        if self.used:
+            await send_private(interaction, self.already)
+            return False
+        self.used = True
+        self.stop()
+        return True
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Confirm]) -> None:
+        if await self._finish(interaction):
+            await self.action(interaction)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Confirm]) -> None:
+        if await self._finish(interaction):
+            await interaction.response.edit_message(content=self.cancelled, view=None)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        try:
+            await self.origin.edit_original_response(view=self)
+        except discord.HTTPException as error:
+            log.debug("could not disable expired confirmation buttons: %s", error)

@@ -13,12 +13,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import feeds
+from bot import explain, feeds
 from bot.app import PaperBot
 from bot.errors import UserError
 from bot.interactions import send
+from bot.lookup import parse_reference
 from bot.models import Source
 from bot.render import feeds as feed_text
+from bot.render import why as why_text
 from bot.views import Pager
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,24 @@ class FeedCommands(commands.GroupCog, group_name="feed", group_description="Auto
         await feeds.remove_feed(self.bot.db, target_id)
         log.info("feed removed in guild %s channel %s by user %s", feed.guild_id, feed.channel_id, interaction.user.id)
         await send(interaction, content=feed_text.feed_removed(target_id), ephemeral=True)
+
+    @app_commands.command(name="why", description="Why a paper was or wasn't posted by a channel's feed")
+    @app_commands.describe(
+        paper="arXiv id or arxiv.org / huggingface.co link", channel="Whose feed to explain (default: this channel)"
+    )
+    async def why(
+        self, interaction: discord.Interaction, paper: str, channel: discord.TextChannel | None = None
+    ) -> None:
+        require_manage_server(interaction)
+        paper_id = parse_reference(paper)
+        target_id = channel.id if channel else interaction.channel_id
+        if target_id is None:
+            raise UserError(why_text.PICK_CHANNEL)
+        feed = await self.bot.db.feeds.get(target_id)
+        if feed is None or feed.guild_id != interaction.guild_id:
+            raise UserError(why_text.NO_FEED_THERE)
+        explained = await explain.explain_feed(self.bot.db, feed, paper_id)
+        await send(interaction, embed=why_text.feed_why(explained), ephemeral=True)
 
     @app_commands.command(name="list", description="Show this server's feeds")
     async def list(self, interaction: discord.Interaction) -> None:

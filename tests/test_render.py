@@ -306,6 +306,9 @@ def test_help_fits_and_names_every_command() -> None:
     embed = help_embed()
     check_message([embed])
     assert len(embed.fields) == len(HELP)  # one field per entry, however many commands there are
+    names = " ".join(field.name or "" for field in embed.fields)
+    for command in ("/search", "/paper", "/trending", "/subscribe", "/feed add", "/feed why", "/why", "/mydata"):
+        assert command in names
 
 
 @given(st.lists(wild_text, max_size=40), st.integers(min_value=20, max_value=5000))

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
@@ -48,12 +49,56 @@ class Delivery:
 _delivery = row_mapper(Delivery)
 
 
+@dataclass(frozen=True)
+class Record:
+    """A row as explained to people: what happened to one (target, paper) pair and when."""
+
+    target_kind: TargetKind
+    target_id: int
+    paper_id: str
+    guild_id: int | None
+    feed_id: int | None
+    topic_id: int | None
+    status: str
+    created_at: int
+    sent_at: int | None
+    message_id: int | None
+    last_error: str | None
+    last_error_code: int | None
+    attempts: int
+
+    @property
+    def created_at_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at, UTC)
+
+    @property
+    def sent_at_dt(self) -> datetime | None:
+        return None if self.sent_at is None else datetime.fromtimestamp(self.sent_at, UTC)
+
+
+_RECORD_FIELDS = (
+    "target_kind, target_id, paper_id, guild_id, feed_id, topic_id, status, created_at, sent_at, message_id, "
+    "last_error, last_error_code, attempts"
+)
+
+
+def _record(row: sqlite3.Row) -> Record:
+    return Record(**{name: row[name] for name in _RECORD_FIELDS.split(", ")})
+
+
 _FIELDS = (
     "id, target_kind, target_id, paper_id, guild_id, feed_id, topic_id, status, batch, claimed_at, attempts, "
     "next_attempt_at"
 )
 # When a paper counts as recent: its daily listing, else its publication, else when we first saw it.
 PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    pending: int  # DMs that were still to be sent
+    history: int  # other rows: sent long ago, failed, skipped
+    kept: int  # sent rows exactly-once still needs, stripped of everything else
 
 
 @dataclass
@@ -194,13 +239,20 @@ class DeliveryRepository:
             return cursor.rowcount
 
     async def close_open(
-        self, conn: aiosqlite.Connection, *, kind: TargetKind, target_id: int, status: str, reason: str
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        kind: TargetKind,
+        target_id: int,
+        status: str,
+        reason: str,
+        code: int | None = None,
     ) -> int:
-        """Settle every open row of a target (feed removed: skipped; channel broken: failed)."""
+        """Settle every open row of a target (feed removed: skipped; channel broken: failed, with Discord's code)."""
         async with conn.execute(
-            "UPDATE deliveries SET status = ?, last_error = ?, next_attempt_at = NULL "
+            "UPDATE deliveries SET status = ?, last_error = ?, last_error_code = ?, next_attempt_at = NULL "
             "WHERE target_kind = ? AND target_id = ? AND status IN ('pending', 'sending')",
-            (status, reason, kind, target_id),
+            (status, reason, code, kind, target_id),
         ) as cursor:
             return cursor.rowcount
 
@@ -309,6 +361,48 @@ class DeliveryRepository:
             (kind, target_id, paper_id),
         )
         return status
+
+    async def record(self, kind: TargetKind, target_id: int, paper_id: str) -> Record | None:
+        row = await self.db.fetchone(
+            f"SELECT {_RECORD_FIELDS} FROM deliveries WHERE target_kind = ? AND target_id = ? AND paper_id = ?",
+            (kind, target_id, paper_id),
+        )
+        return None if row is None else _record(row)
+
+    async def user_history(self, user_id: int, since: int) -> list[Record]:
+        """A member's DM rows created or sent since ``since``, newest first (``/mydata export``)."""
+        rows = await self.db.fetchall(
+            f"SELECT {_RECORD_FIELDS} FROM deliveries WHERE target_kind = 'user' AND target_id = ? "
+            "AND MAX(created_at, COALESCE(sent_at, 0)) >= ? ORDER BY id DESC",
+            (user_id, since),
+        )
+        return [_record(row) for row in rows]
+
+    async def forget_user(self, conn: aiosqlite.Connection, user_id: int, *, recent_since: int) -> Forgotten:
+        """Delete a member's DM rows except what exactly-once still needs.
+
+        Kept: rows sent for papers listed since ``recent_since``, the only papers a poll could enqueue again,
+        stripped to (user, paper, status, sent_at) and pruned like any row. Rows in flight go too: a send
+        that fails now must not return them to pending for a member who asked for nothing more.
+        """
+        async with conn.execute(
+            "DELETE FROM deliveries WHERE target_kind = 'user' AND target_id = ? AND NOT ("
+            "  status = 'sent' AND paper_id IN ("
+            f"    SELECT p.arxiv_id FROM papers p WHERE {PAPER_TIME} >= ?)) RETURNING status",
+            (user_id, recent_since),
+        ) as cursor:
+            statuses = [row[0] for row in await cursor.fetchall()]
+        await conn.execute(
+            "UPDATE deliveries SET topic_id = NULL, message_id = NULL, last_error = NULL, last_error_code = NULL "
+            "WHERE target_kind = 'user' AND target_id = ? AND status = 'sent'",
+            (user_id,),
+        )
+        async with conn.execute(
+            "SELECT COUNT(*) FROM deliveries WHERE target_kind = 'user' AND target_id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        pending = sum(status in OPEN for status in statuses)
+        return Forgotten(pending=pending, history=len(statuses) - pending, kept=int(row[0]) if row else 0)
 
     # --- reporting and housekeeping -----------------------------------------------------------------
 

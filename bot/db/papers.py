@@ -270,3 +270,27 @@ class PaperRepository:
             (json.dumps([int(pk) for pk in pks]),),
         )
         return {int(row["pk"]): from_row(row) for row in rows}
+
+    async def timeline(self, paper_id: str) -> tuple[int, int] | None:
+        """(when the paper counts as recent, when we first saw it), epoch seconds; None when not archived.
+
+        The first is the outbox's ``PAPER_TIME``: the clock every eligibility and baseline rule runs on.
+        """
+        row = await self.db.fetchone(
+            "SELECT COALESCE(p.listed_at, p.published_at, p.first_seen_at) AS at, p.first_seen_at AS seen "
+            "FROM papers p WHERE p.arxiv_id = ?",
+            (paper_id,),
+        )
+        return None if row is None else (int(row["at"]), int(row["seen"]))
+
+    async def matches_each(self, paper_id: str, fts_queries: Sequence[str]) -> list[bool]:
+        """For each FTS5 expression (built by ``bot.query``), whether it matches this one paper."""
+        found = []
+        for fts_query in fts_queries:
+            value = await self.db.fetchval(
+                "SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? "
+                "AND rowid = (SELECT pk FROM papers WHERE arxiv_id = ?)",
+                (fts_query, paper_id),
+            )
+            found.append(value is not None)
+        return found

@@ -72,3 +72,7 @@ class TopicRepository:
     async def get(self, topic_id: int) -> Topic | None:
         row = await self.db.fetchone("SELECT id, user_id, query, created_at FROM topics WHERE id = ?", (topic_id,))
         return None if row is None else _topic(row)
+
+    async def remove_all(self, conn: aiosqlite.Connection, user_id: int) -> int:
+        async with conn.execute("DELETE FROM topics WHERE user_id = ? RETURNING id", (user_id,)) as cursor:
+            return len(await cursor.fetchall())

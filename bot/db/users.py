@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiosqlite
 
 if TYPE_CHECKING:
     from bot.db import Database
+
+
+@dataclass(frozen=True)
+class UserState:
+    user_id: int
+    dm_channel_id: int | None
+    paused_at: int | None
+    pause_code: int | None
 
 
 class UserRepository:
@@ -44,4 +53,16 @@ class UserRepository:
             "WHERE user_id = ? AND dm_paused_at IS NOT NULL RETURNING user_id",
             (user_id,),
         ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def state(self, user_id: int) -> UserState | None:
+        row = await self.db.fetchone(
+            "SELECT user_id, dm_channel_id, dm_paused_at, dm_pause_code FROM users WHERE user_id = ?", (user_id,)
+        )
+        if row is None:
+            return None
+        return UserState(row["user_id"], row["dm_channel_id"], row["dm_paused_at"], row["dm_pause_code"])
+
+    async def remove(self, conn: aiosqlite.Connection, user_id: int) -> bool:
+        async with conn.execute("DELETE FROM users WHERE user_id = ? RETURNING user_id", (user_id,)) as cursor:
             return await cursor.fetchone() is not None

@@ -94,7 +94,7 @@ class FaultHandler:
             async with self.db.transaction() as conn:
                 feed = await self.db.feeds.disable(conn, target.target_id, reason)
                 await self.db.deliveries.close_open(
-                    conn, kind="channel", target_id=target.target_id, status="failed", reason=reason
+                    conn, kind="channel", target_id=target.target_id, status="failed", reason=reason, code=code
                 )
             self.stats["feeds_disabled"] += 1
             log.warning(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Final
@@ -57,8 +58,14 @@ class Sender:
         self.nonce_trust_seconds = NONCE_TRUST_SECONDS
 
     async def claim(self, row_ids: Sequence[int]) -> Batch:
-        """Commit the rows as one batch before anything is sent; the nonce is named after its first row."""
-        nonce = f"pb{row_ids[0]}"
+        """Commit the rows as one batch before anything is sent; the nonce is named after its first row.
+
+        A random suffix makes it unique because row ids can be reused: SQLite hands out the largest id again
+        once that row is deleted (``/mydata delete``), and Discord would answer a reused nonce with the old
+        message instead of sending the new one. It is stored before sending, so retries reuse it. At most
+        2 + 12 + 1 + 8 < 25 characters.
+        """
+        nonce = f"pb{row_ids[0]}.{secrets.token_hex(4)}"
         async with self.db.transaction() as conn:
             await self.db.deliveries.claim(conn, list(row_ids), nonce, int(self.now()))
         return Batch(nonce, await self.db.deliveries.batch_rows(nonce))

@@ -19,6 +19,9 @@ HELP = [
     ("/unsubscribe `topic`", "Stop following a topic."),
     ("/subscriptions", "The topics you follow."),
     ("/feed add · remove · list", "Automatic posts in a channel (Manage Server only)."),
+    ("/feed why `paper`", "Why a paper was or wasn't posted in a channel's feed (Manage Server only)."),
+    ("/why `paper`", "Why a paper did or didn't reach you by DM: your topics, DM state, daily limit."),
+    ("/mydata export · delete", "Download, or delete, everything paperbot stores about you."),
     ("/status", "Is the bot healthy: sources, last poll, archive size."),
 ]
 

@@ -71,6 +71,13 @@ class Messages(Events):
         """The bytes the bot uploaded as ``attachment`` (one of a message's ``attachments``)."""
         return self.__dict__.get("_attachment_data", {})[attachment["id"]]
 
+    def attachment_bytes(self, message: FakeMessage, filename: str) -> bytes:
+        """The uploaded content of ``message``'s attachment called ``filename`` (KeyError when absent)."""
+        for attachment in message.attachments:
+            if attachment["filename"] == filename:
+                return self._attachment_data[attachment["id"]]
+        raise KeyError(f"message {message.id} has no attachment {filename!r}")
+
     def _apply_files(
         self, payload: dict[str, Any], files: list[dict[str, Any]], ids: SnowflakeGenerator
     ) -> list[dict[str, Any]]:

@@ -89,6 +89,7 @@ class DiscordState:
         self.interactions: dict[int, FakeInteraction] = {}
         self._interactions_by_token: dict[str, FakeInteraction] = {}
         self._nonces: dict[tuple[int, int, str], tuple[float, int]] = {}
+        self._attachment_data: dict[str, bytes] = {}  # attachment id -> the uploaded bytes
 
         self._channel_errors: dict[int, FakeHTTPError] = {}
         self._faults: list[Fault] = []
