@@ -272,10 +272,11 @@ async def ranking(
     semantic: SemanticSearch | None,
     filters: SearchFilters,
     sort: SortOrder,
+    fusion: Fusion = FUSION,
 ) -> list[int]:
     """Every result of the relaxed reading, in display order; papers with all the words come first."""
     evidence = await gather(db, query, semantic)
-    fused = [*strict_first, *(pk for pk in fuse(evidence) if pk not in set(strict_first))][:RANKING_LIMIT]
+    fused = [*strict_first, *(pk for pk in fuse(evidence, fusion) if pk not in set(strict_first))][:RANKING_LIMIT]
     keys = await db.papers.filter_keys(fused, filters)
     kept = [pk for pk in fused if pk in keys]
     if sort == "newest":
