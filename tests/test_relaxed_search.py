@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot import relaxed
+from bot import relaxed, subscriptions
 from bot.db import Database
 from bot.models import Source
 from bot.query import QueryError, parse_query
 from bot.relaxed import RELAXED_NOTE, Evidence, RankingCache, fuse, keyword_form
+from bot.render import topics as topics_text
 from bot.search import search
 from testing.factories import make_paper
 
@@ -212,3 +213,17 @@ async def test_keyword_form_uses_the_rarest_known_words(corpus_db: Database) -> 
     assert form.split(" OR ")[0] == "erase"
     assert parse_query(form).groups[0]  # it parses back as one OR group
     assert keyword_form(parse_query("qwzx blorf"), {}) == "qwzx OR blorf"
+
+
+async def test_subscribe_keeps_the_question_exact_and_suggests_its_keyword_form(corpus_db: Database) -> None:
+    now = DAY.replace(day=6)
+    result = await subscriptions.subscribe(corpus_db, 1, "how do I erase examples from a forget set", now=now)
+    assert result.topic.query == "how do i erase examples from a forget set"  # what was typed, matched exactly
+    assert result.recent_matches == 0
+    assert result.suggestion is not None and result.suggestion.split(" OR ")[0] == "erase"
+    answer = topics_text.subscribed(result)
+    assert f"`/subscribe topic:{result.suggestion}`" in answer
+    # Keywords that match, one unknown word, and operators get no suggestion.
+    assert (await subscriptions.subscribe(corpus_db, 1, "forget set", now=now)).suggestion is None
+    assert (await subscriptions.subscribe(corpus_db, 1, "zzyzx", now=now)).suggestion is None
+    assert (await subscriptions.subscribe(corpus_db, 1, "erase OR qwerty", now=now)).suggestion is None
