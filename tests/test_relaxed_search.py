@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from bot import relaxed, subscriptions
+from bot.config import Settings
 from bot.db import Database
 from bot.models import Source
 from bot.query import QueryError, parse_query
 from bot.relaxed import RELAXED_NOTE, Evidence, RankingCache, fuse, keyword_form
 from bot.render import topics as topics_text
+from bot.render.help import help_embed
 from bot.search import search
 from testing.factories import make_paper
+from testing.process import bot_env, run_bot, workdir
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -227,3 +231,27 @@ async def test_subscribe_keeps_the_question_exact_and_suggests_its_keyword_form(
     assert (await subscriptions.subscribe(corpus_db, 1, "forget set", now=now)).suggestion is None
     assert (await subscriptions.subscribe(corpus_db, 1, "zzyzx", now=now)).suggestion is None
     assert (await subscriptions.subscribe(corpus_db, 1, "erase OR qwerty", now=now)).suggestion is None
+
+
+def test_help_mentions_questions_and_the_related_button() -> None:
+    embed = help_embed()
+    text = " ".join(f"{field.name} {field.value}" for field in embed.fields) + (embed.footer.text or "")
+    assert "question" in text and "Related" in text
+
+
+async def test_the_command_line_answers_a_question(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    target = await Database.open(settings.database_path)
+    try:
+        async with target.transaction() as conn:
+            await target.papers.upsert(conn, CORPUS)
+    finally:
+        await target.close()
+    env = bot_env(settings, COLUMNS="100")
+    code, out, err = await run_bot("search", QUESTION, "--json", env=env, cwd=workdir(settings))
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["notes"] == [RELAXED_NOTE]
+    assert {item["id"] for item in data["results"]} == {"2603.10001", "2603.10002", "2603.10003"}
+    code, out, err = await run_bot("search", QUESTION, env=env, cwd=workdir(settings))
+    assert code == 0 and "2603.10001" in out and f"note: {RELAXED_NOTE}" in err and "Traceback" not in err
