@@ -225,11 +225,12 @@ async def gather(db: Database, query: Query, semantic: SemanticSearch | None) ->
     postings: dict[str, set[int]] = {}
     frequencies: dict[str, int] = {}
     for word in words:
-        pks = await db.papers.postings(Term((word,)).fts(), DF_CUTOFF)
-        frequencies[word] = len(pks)
-        if 0 < len(pks) <= DF_CUTOFF:
-            postings[word] = set(pks)
-    rare = sorted(postings, key=lambda word: frequencies[word])[:MAX_RARE_WORDS]
+        frequencies[word] = await db.papers.frequency(Term((word,)).fts(), DF_CUTOFF)
+    rare = sorted((word for word in words if 0 < frequencies[word] <= DF_CUTOFF), key=lambda word: frequencies[word])[
+        :MAX_RARE_WORDS
+    ]
+    for word in rare:
+        postings[word] = set(await db.papers.postings(Term((word,)).fts(), DF_CUTOFF))
     lexical: list[tuple[int, float]] = []
     if rare:
         # A paper must carry two of the words (one for a one-word query) to count as lexical support:

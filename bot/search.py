@@ -93,8 +93,8 @@ async def _relaxed_page(
         cached = (len(strict), pks)
         _RANKINGS.put(key, cached)
     strict_count, pks = cached
-    if len(pks) <= strict_count:
-        return None  # the relaxed reading adds nothing: today's answer, exactly
+    # When relaxing adds nothing, ``pks`` is exactly the strict answer in the strict order (score, then
+    # newest pk; the sorts break ties the same way), so it is served from here without a second search.
     start = page * per_page
     papers = await db.papers.by_pks(pks[start : start + per_page])
     return SearchPage(
@@ -103,7 +103,7 @@ async def _relaxed_page(
         page=page,
         per_page=per_page,
         has_more=len(pks) > start + per_page,
-        relaxed=True,
+        relaxed=len(pks) > strict_count,
     )
 
 

@@ -264,6 +264,15 @@ class PaperRepository:
         )
         return [int(row[0]) for row in rows]
 
+    async def frequency(self, fts_term: str, cap: int) -> int:
+        """How many papers hold one quoted term, counting no further than ``cap + 1`` (rows stay inside SQLite)."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (fts_term, cap + 1)
+            )
+            or 0
+        )
+
     async def rank_any(self, fts_query: str, limit: int) -> list[tuple[int, float]]:
         """(pk, bm25) of the best papers for an OR of rare terms; callers bound the matches by document frequency."""
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
