@@ -255,3 +255,15 @@ async def test_the_command_line_answers_a_question(make_settings: Callable[..., 
     assert {item["id"] for item in data["results"]} == {"2603.10001", "2603.10002", "2603.10003"}
     code, out, err = await run_bot("search", QUESTION, env=env, cwd=workdir(settings))
     assert code == 0 and "2603.10001" in out and f"note: {RELAXED_NOTE}" in err and "Traceback" not in err
+
+
+async def test_relevance_ranks_within_the_newest_window_of_a_common_word(
+    corpus_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everything = await ids(corpus_db, "diffusion", per_page=5)
+    assert len(everything) == 5
+    monkeypatch.setattr("bot.db.papers.RELEVANCE_WINDOW", 3)
+    # Only the three papers stored last are ranked, however well older ones would score.
+    assert set(await ids(corpus_db, "diffusion", per_page=5)) == {"2603.20003", "2603.20004", "2603.20005"}
+    # Filters keep the full ranking (a window could hide every paper that passes them).
+    assert "2603.10004" in await ids(corpus_db, "diffusion", per_page=5, min_upvotes=10)

@@ -21,6 +21,9 @@ SortOrder = Literal["relevance", "newest", "upvotes"]
 
 # Column weights for BM25: a word in the title says far more about a paper than one in the abstract.
 BM25_WEIGHTS = (10.0, 1.0, 3.0, 5.0)  # title, abstract, authors, keywords
+# Relevance ranks at most this many of the newest matches (docs/benchmarks.md, "Search that understands
+# questions"): a common word's top page comes from its 5,000 most recent papers, in bounded time.
+RELEVANCE_WINDOW = 5_000
 
 _COLUMNS = (
     "arxiv_id",
@@ -215,10 +218,15 @@ class PaperRepository:
             # Rank inside the index and join only the page: joining every match to papers before taking
             # six cost 2-3x more on common words (docs/benchmarks.md). Ties go to the most recently added.
             source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
+            # Without filters, score only the newest RELEVANCE_WINDOW matches: FTS5 reads those in rowid
+            # order and stops, where ORDER BY bm25() scored every paper holding a common word (826 ms at 1M).
+            window = "" if where else f"ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
             rows = await self.db.fetchall(
                 f"SELECT {_SELECT}, m.score FROM ("
-                f"  SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
-                f"  WHERE papers_fts MATCH ?{where} ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+                f"  SELECT pk, score FROM ("
+                f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
+                f"    WHERE papers_fts MATCH ?{where} {window}"
+                "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
                 ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
                 (fts_query, *params, limit, offset),
             )
