@@ -228,7 +228,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
             json.dumps(
                 {
                     "query": page.query.canonical(),
-                    "notes": list(page.query.notes),
+                    "notes": list(page.notes),
                     "results": [paper_json(paper) for paper in page.papers],
                 },
                 ensure_ascii=False,
@@ -236,7 +236,7 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
             )
         )
         return EXIT_OK
-    for note in page.query.notes:
+    for note in page.notes:
         print(f"note: {note}", file=sys.stderr)
     if not page.papers:
         message = f"No papers in the local database match {page.query.canonical()!r}."

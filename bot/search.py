@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot import relaxed
 from bot.archive import store
 from bot.db.papers import SearchFilters, SortOrder
 from bot.models import Paper, Source
@@ -33,6 +34,15 @@ class SearchPage:
     page: int
     per_page: int
     has_more: bool
+    relaxed: bool = False  # no page of papers had every word, so the closest matches are shown
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (*self.query.notes, relaxed.RELAXED_NOTE) if self.relaxed else self.query.notes
+
+
+# One ranking per relaxed search, so Previous/Next page over the same list (see bot.relaxed.RankingCache).
+_RANKINGS = relaxed.RankingCache()
 
 
 async def search(
@@ -45,12 +55,56 @@ async def search(
     source: Source | None = None,
     page: int = 0,
     per_page: int = 5,
+    semantic: relaxed.SemanticSearch | None = None,
 ) -> SearchPage:
-    """The one search path: ``/search``, the CLI and the topic preview all come through here."""
+    """The one search path: ``/search``, the CLI and the topic preview all come through here.
+
+    Strict reading (every word, or the operators as written) when the query uses operators or finds a page;
+    otherwise the relaxed reading of ``bot.relaxed``, computed once and paged over.
+    """
     parsed = parse_query(query) if isinstance(query, str) else query
     filters = SearchFilters(since=since, min_upvotes=min_upvotes, source=source)
+    if not relaxed.uses_operators(parsed):
+        found = await _relaxed_page(db, parsed, filters, sort, page, per_page, semantic)
+        if found is not None:
+            return found
     rows = await db.papers.search(parsed.fts(), sort=sort, filters=filters, limit=per_page + 1, offset=page * per_page)
     return SearchPage(query=parsed, papers=rows[:per_page], page=page, per_page=per_page, has_more=len(rows) > per_page)
+
+
+async def _relaxed_page(
+    db: Database,
+    parsed: Query,
+    filters: SearchFilters,
+    sort: SortOrder,
+    page: int,
+    per_page: int,
+    semantic: relaxed.SemanticSearch | None,
+) -> SearchPage | None:
+    """A page of the relaxed reading, or None when the strict one stands (a page of matches, or nothing more)."""
+    if await db.papers.strict_count(parsed.fts(), filters, per_page) >= per_page:
+        return None
+    with_model = semantic is not None and semantic.available
+    key = (id(db), parsed.canonical(), filters, sort, with_model)
+    cached = _RANKINGS.get(key)
+    if cached is None:
+        strict = await db.papers.strict_pks(parsed.fts(), filters, per_page)
+        pks = await relaxed.ranking(db, parsed, strict_first=strict, semantic=semantic, filters=filters, sort=sort)
+        cached = (len(strict), pks)
+        _RANKINGS.put(key, cached)
+    strict_count, pks = cached
+    # When relaxing adds nothing, ``pks`` is exactly the strict answer in the strict order (score, then
+    # newest pk; the sorts break ties the same way), so it is served from here without a second search.
+    start = page * per_page
+    papers = await db.papers.by_pks(pks[start : start + per_page])
+    return SearchPage(
+        query=parsed,
+        papers=papers,
+        page=page,
+        per_page=per_page,
+        has_more=len(pks) > start + per_page,
+        relaxed=len(pks) > strict_count,
+    )
 
 
 async def count_matches(db: Database, query: Query, *, since: datetime | None = None) -> int:

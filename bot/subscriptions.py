@@ -11,6 +11,7 @@ from bot.db import Database
 from bot.db.topics import Topic
 from bot.errors import UserError
 from bot.query import Query, QueryError, parse_query
+from bot.relaxed import content_words, frequencies, keyword_form, uses_operators
 from bot.search import count_matches
 
 MAX_TOPICS = 25
@@ -23,6 +24,7 @@ class Subscribed:
     topic: Topic
     query: Query
     recent_matches: int
+    suggestion: str | None = None  # the keyword form of a question that matched nothing lately
 
 
 async def subscribe(db: Database, user_id: int, text: str, *, now: datetime | None = None) -> Subscribed:
@@ -44,7 +46,18 @@ async def subscribe(db: Database, user_id: int, text: str, *, now: datetime | No
     if topic is None:
         raise UserError(f"You already follow **{canonical}**.")
     since = (now or datetime.now(UTC)) - timedelta(days=PREVIEW_DAYS)
-    return Subscribed(topic=topic, query=query, recent_matches=await count_matches(db, query, since=since))
+    recent = await count_matches(db, query, since=since)
+    return Subscribed(
+        topic=topic, query=query, recent_matches=recent, suggestion=None if recent else await _suggest(db, query)
+    )
+
+
+async def _suggest(db: Database, query: Query) -> str | None:
+    """Topics keep exact keyword meaning; a question that finds nothing gets its rarest words with OR instead."""
+    if uses_operators(query) or len(content_words(query)) < 2:
+        return None
+    suggestion = keyword_form(query, await frequencies(db, query))
+    return suggestion if suggestion and suggestion != query.canonical() else None
 
 
 def choice_value(topic: Topic) -> str:

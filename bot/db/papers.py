@@ -21,6 +21,9 @@ SortOrder = Literal["relevance", "newest", "upvotes"]
 
 # Column weights for BM25: a word in the title says far more about a paper than one in the abstract.
 BM25_WEIGHTS = (10.0, 1.0, 3.0, 5.0)  # title, abstract, authors, keywords
+# Relevance ranks at most this many of the newest matches (docs/benchmarks.md, "Search that understands
+# questions"): a common word's top page comes from its 5,000 most recent papers, in bounded time.
+RELEVANCE_WINDOW = 5_000
 
 _COLUMNS = (
     "arxiv_id",
@@ -223,10 +226,15 @@ class PaperRepository:
             # Rank inside the index and join only the page: joining every match to papers before taking
             # six cost 2-3x more on common words (docs/benchmarks.md). Ties go to the most recently added.
             source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
+            # Without filters, score only the newest RELEVANCE_WINDOW matches: FTS5 reads those in rowid
+            # order and stops, where ORDER BY bm25() scored every paper holding a common word (826 ms at 1M).
+            window = "" if where else f"ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
             rows = await self.db.fetchall(
                 f"SELECT {_SELECT}, m.score FROM ("
-                f"  SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
-                f"  WHERE papers_fts MATCH ?{where} ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+                f"  SELECT pk, score FROM ("
+                f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
+                f"    WHERE papers_fts MATCH ?{where} {window}"
+                "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
                 ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
                 (fts_query, *params, limit, offset),
             )
@@ -294,3 +302,72 @@ class PaperRepository:
             )
             found.append(value is not None)
         return found
+
+    # --- The relaxed reading of a question (bot.relaxed): bounded work whatever the archive's size. ---
+
+    async def postings(self, fts_term: str, cap: int) -> list[int]:
+        """Row ids of papers holding one quoted term, at most ``cap + 1`` (so ``len > cap`` means "common")."""
+        rows = await self.db.fetchall(
+            "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?", (fts_term, cap + 1)
+        )
+        return [int(row[0]) for row in rows]
+
+    async def frequency(self, fts_term: str, cap: int) -> int:
+        """How many papers hold one quoted term, counting no further than ``cap + 1`` (rows stay inside SQLite)."""
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (fts_term, cap + 1)
+            )
+            or 0
+        )
+
+    async def rank_any(self, fts_query: str, limit: int) -> list[tuple[int, float]]:
+        """(pk, bm25) of the best papers for an OR of rare terms; callers bound the matches by document frequency."""
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        rows = await self.db.fetchall(
+            f"SELECT rowid, bm25(papers_fts, {weights}) AS score FROM papers_fts "
+            "WHERE papers_fts MATCH ? ORDER BY score, rowid DESC LIMIT ?",
+            (fts_query, limit),
+        )
+        return [(int(row[0]), float(row[1])) for row in rows]
+
+    async def strict_count(self, fts_query: str, filters: SearchFilters, cap: int) -> int:
+        """How many papers match, counting no further than ``cap`` (a common AND must not count the archive)."""
+        where, params = filters.sql()
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+                f"WHERE papers_fts MATCH ?{where} LIMIT ?)",
+                (fts_query, *params, cap),
+            )
+            or 0
+        )
+
+    async def strict_pks(self, fts_query: str, filters: SearchFilters, limit: int) -> list[int]:
+        where, params = filters.sql()
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        rows = await self.db.fetchall(
+            f"SELECT p.pk, bm25(papers_fts, {weights}) AS score FROM papers_fts JOIN papers p "
+            f"ON p.pk = papers_fts.rowid WHERE papers_fts MATCH ?{where} ORDER BY score, p.pk DESC LIMIT ?",
+            (fts_query, *params, limit),
+        )
+        return [int(row[0]) for row in rows]
+
+    async def filter_keys(self, pks: Sequence[int], filters: SearchFilters) -> dict[int, tuple[int, int]]:
+        """For the papers among ``pks`` that pass ``filters``: pk -> (listed_at, upvotes) for sorting."""
+        where, params = filters.sql()
+        rows = await self.db.fetchall(
+            "SELECT p.pk, COALESCE(p.listed_at, 0), COALESCE(p.upvotes, -1) FROM papers p "
+            f"WHERE p.pk IN (SELECT value FROM json_each(?)){where}",
+            (json.dumps(list(pks)), *params),
+        )
+        return {int(row[0]): (int(row[1]), int(row[2])) for row in rows}
+
+    async def by_pks(self, pks: Sequence[int]) -> list[Paper]:
+        """Papers in the order of ``pks`` (a page of a ranking computed elsewhere)."""
+        rows = await self.db.fetchall(
+            f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.pk IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(pks)),),
+        )
+        found = {int(row["pk"]): from_row(row) for row in rows}
+        return [found[pk] for pk in pks if pk in found]

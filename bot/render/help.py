@@ -7,8 +7,16 @@ import discord
 from bot.render.base import NEUTRAL
 
 HELP = [
-    ("/search `query`", 'Search the archive: words, `"phrases"`, `OR`, `-exclude`; sort and filter options.'),
-    ("/paper `id`", "One paper's full card, by arXiv id or arxiv.org / huggingface.co link."),
+    (
+        "/search `query`",
+        'Search the archive: words, `"phrases"`, `OR`, `-exclude`, or ask a question in plain words; '
+        "sort and filter options.",
+    ),
+    (
+        "/paper `id`",
+        "One paper's full card, by arXiv id or arxiv.org / huggingface.co link. "
+        "A paper's **Related** button shows you the 5 papers nearest to it.",
+    ),
     ("/trending", "The most upvoted papers of today, this week or this month."),
     ("/related `paper`", "The 5 papers nearest to one paper (also the **Related** button under every paper)."),
     (
@@ -34,5 +42,8 @@ def help_embed() -> discord.Embed:
     )
     for name, value in HELP:
         embed.add_field(name=name, value=value, inline=False)
-    embed.set_footer(text='Search tips: every word is required · "exact phrase" · robot OR drone · -survey')
+    embed.set_footer(
+        text='Search tips: every word is required · "exact phrase" · robot OR drone · -survey · '
+        "or ask a question: how do robots learn to grasp?"
+    )
     return embed

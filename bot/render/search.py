@@ -32,7 +32,7 @@ def search_page(result: SearchPage, *, sort: str) -> discord.Embed:
         result.papers,
         start=result.page * result.per_page + 1,
         footer=f"Page {result.page + 1} · {SORT_NAMES.get(sort, sort)} · {CARD_HINT}",
-        notes=result.query.notes if result.page == 0 else (),
+        notes=result.notes if result.page == 0 else (),
     )
 
 

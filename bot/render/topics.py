@@ -31,6 +31,11 @@ def subscribed(result: Subscribed) -> str:
             f"No paper of the last {plural(PREVIEW_DAYS, 'day')} matches it yet. Check the spelling, or broaden it "
             "with OR (`/search` shows what a topic finds)."
         )
+        if result.suggestion:
+            lines.append(
+                "Topics match every word exactly. For a question, its rarest words with OR work better: "
+                f"`/subscribe topic:{fit(result.suggestion, TOPIC_CHARS)}`"  # letters, digits and OR only
+            )
     lines += [f"-# {fit(escape(note), NOTE_CHARS)}" for note in result.query.notes]
     return fit_lines(lines, CONTENT_MAX)
 
