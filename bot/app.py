@@ -24,6 +24,7 @@ from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources
+from bot.shards import ShardSet
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient
 from bot.views import PAGE_TIMEOUT
@@ -101,7 +102,14 @@ class PaperBot(commands.AutoShardedBot):
         discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # guild and channel create/delete events, channel permissions for /feed
+        self.shard_set = ShardSet.from_settings(settings)
+        sharding: dict[str, Any] = {}
+        if settings.shard_count is not None:
+            sharding["shard_count"] = settings.shard_count
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
+            **sharding,
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
@@ -146,7 +154,12 @@ class PaperBot(commands.AutoShardedBot):
             rate=self.settings.delivery_rate_per_second,
             max_attempts=self.settings.delivery_max_attempts,
             retry_base=self.settings.delivery_retry_base_seconds,
+            serves=None if self.shard_set.everything else self.shard_set.serves,
         )
+        if not self.shard_set.everything:
+            log.info(
+                "this process serves %s (direct messages: %s)", self.shard_set.describe(), self.shard_set.sends_dms
+            )
         self.poller.listeners.append(lambda report: self.dispatcher.wake() if report.stored.changed else None)
         for extension in EXTENSIONS:
             if self.sync_only and extension in BACKGROUND:

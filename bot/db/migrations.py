@@ -164,6 +164,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_guild ON deliveries (guild_id, status);
     CREATE INDEX deliveries_sent ON deliveries (sent_at) WHERE status = 'sent';
     """,
+    # Leases: one process of several sharing the database does a job (polling the sources); see bot/lease.py.
+    """
+    CREATE TABLE leases (
+        name        TEXT    PRIMARY KEY,
+        holder      TEXT    NOT NULL,
+        expires_at  REAL    NOT NULL  -- unix seconds; after this another process may take the lease over
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
