@@ -1,8 +1,10 @@
 """A lease on a job that exactly one of several processes sharing the database does (polling the sources).
 
 The holder renews it well before it expires; when the holder dies, another process takes it over once
-it has expired (``POLLER_LEASE_SECONDS``). A process believes it holds the lease only until the expiry it
-computed from the time *before* its last renewal, so it stops before anyone else may start.
+it has expired (``POLLER_LEASE_SECONDS``), or at once when it is the same slot (host and shards) restarted
+after a crash, so a lone bot killed and restarted polls again without waiting for its own lease. A process
+believes it holds the lease only until the expiry it computed from the time *before* its last renewal, so
+it stops before anyone else may start.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ log = logging.getLogger(__name__)
 POLLER = "poller"
 
 
+def slot_name(shards: str) -> str:
+    """What a restart of this process shares with its earlier life: the host and the shards it runs."""
+    return f"{socket.gethostname()}/{shards}"
+
+
 def process_name() -> str:
     """Unique per process start: a restarted process with a reused pid is still a new holder."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
@@ -34,12 +41,14 @@ class Lease:
         name: str,
         *,
         ttl: float,
+        slot: str,
         holder: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.name = name
         self.ttl = ttl
+        self.slot = slot
         self.holder = holder or process_name()
         self.clock = clock
         self._held_until = 0.0
@@ -59,7 +68,9 @@ class Lease:
         was_held = self.held
         try:
             async with self.db.transaction() as conn:
-                ours = await self.db.leases.acquire(conn, self.name, self.holder, now=started, ttl=self.ttl)
+                ours = await self.db.leases.acquire(
+                    conn, self.name, self.holder, slot=self.slot, now=started, ttl=self.ttl
+                )
         except sqlite3.Error as error:
             # A locked or busy database: keep what we had until it runs out, try again next time.
             log.warning("could not renew the %s lease: %s", self.name, error)

@@ -8,7 +8,7 @@ from datetime import datetime
 from discord.ext import commands, tasks
 
 from bot.app import PaperBot
-from bot.lease import POLLER, Lease
+from bot.lease import POLLER, Lease, slot_name
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,9 @@ class Ingest(commands.Cog):
         self.bot = bot
         self.poll.change_interval(seconds=bot.settings.poll_interval_seconds)
         # Exactly one of the processes sharing the database polls: the one holding this lease.
-        self.lease = Lease(bot.db, POLLER, ttl=bot.settings.poller_lease_seconds)
+        self.lease = Lease(
+            bot.db, POLLER, ttl=bot.settings.poller_lease_seconds, slot=slot_name(bot.shard_set.describe())
+        )
         self.keep_lease.change_interval(seconds=self.lease.renew_every)
 
     async def cog_load(self) -> None:

@@ -73,8 +73,8 @@ async def test_lease_is_held_by_one_and_taken_over_when_it_expires(db_path: Path
     now = [1_000.0]
     first_db, second_db = await Database.open(db_path), await Database.open(db_path)
     try:
-        first = Lease(first_db, POLLER, ttl=30, holder="a", clock=lambda: now[0])
-        second = Lease(second_db, POLLER, ttl=30, holder="b", clock=lambda: now[0])
+        first = Lease(first_db, POLLER, ttl=30, slot="host/shards [0]", holder="a", clock=lambda: now[0])
+        second = Lease(second_db, POLLER, ttl=30, slot="host/shards [1]", holder="b", clock=lambda: now[0])
         assert await first.renew()
         assert not await second.renew()
         assert first.held and not second.held
@@ -92,6 +92,11 @@ async def test_lease_is_held_by_one_and_taken_over_when_it_expires(db_path: Path
 
         await second.release()  # a clean stop hands it over at once
         assert await first.renew()
+
+        # first is SIGKILLed and restarted (same slot, new holder): it takes its own lease back at once.
+        restarted = Lease(second_db, POLLER, ttl=30, slot="host/shards [0]", holder="a2", clock=lambda: now[0])
+        assert await restarted.renew()
+        assert not await second.renew()
     finally:
         await first_db.close()
         await second_db.close()
@@ -132,3 +137,4 @@ async def test_a_row_is_claimed_by_one_connection_only(db_path: Path) -> None:
     finally:
         await first_db.close()
         await second_db.close()
+

@@ -14,13 +14,20 @@ class LeaseRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def acquire(self, conn: aiosqlite.Connection, name: str, holder: str, *, now: float, ttl: float) -> bool:
-        """Take or renew ``name`` until ``now + ttl``: True if ``holder`` has it (it was free, expired or ours)."""
+    async def acquire(
+        self, conn: aiosqlite.Connection, name: str, holder: str, *, slot: str, now: float, ttl: float
+    ) -> bool:
+        """Take or renew ``name`` until ``now + ttl``: True if ``holder`` has it.
+
+        It is taken when free, expired, or held by the same ``slot`` (this process's earlier life, killed
+        before it could release it: the same host and shards never run twice at once).
+        """
         await conn.execute(
-            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at "
-            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ?",
-            (name, holder, now + ttl, now),
+            "INSERT INTO leases (name, holder, slot, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, slot = excluded.slot, "
+            "expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.slot = excluded.slot OR leases.expires_at <= ?",
+            (name, holder, slot, now + ttl, now),
         )
         async with conn.execute("SELECT holder FROM leases WHERE name = ?", (name,)) as cursor:
             row = await cursor.fetchone()

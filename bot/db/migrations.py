@@ -168,7 +168,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE leases (
         name        TEXT    PRIMARY KEY,
-        holder      TEXT    NOT NULL,
+        holder      TEXT    NOT NULL,  -- host:pid:random of the process holding it
+        slot        TEXT    NOT NULL,  -- host and shards: a restart of the same slot takes its lease back at once
         expires_at  REAL    NOT NULL  -- unix seconds; after this another process may take the lease over
     );
     """,
