@@ -22,6 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
+from bot.health import LoopMonitor
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources
 from bot.shards import ShardSet
@@ -166,6 +167,9 @@ class PaperBot(commands.AutoShardedBot):
                 continue
             await self.load_extension(extension)
         self.synced = await self.sync_commands(force=self.force_sync)
+        if not self.sync_only:
+            self.loop_monitor = LoopMonitor(self.db)
+            self._monitor_task = asyncio.create_task(self.loop_monitor.run(), name="loop-monitor")
 
     def command_scope(self) -> discord.Object | None:
         return discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
@@ -197,6 +201,11 @@ class PaperBot(commands.AutoShardedBot):
     async def close(self) -> None:
         for view in list(self.live_views):
             view.stop()
+        monitor = getattr(self, "_monitor_task", None)
+        if monitor is not None:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
         # Unloading the extensions stops the background loops first; then the connections close.
         await super().close()
         for resource in ("http_client", "db"):

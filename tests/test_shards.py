@@ -4,7 +4,9 @@ migrations started together, and outbox claims from two connections (as two proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.db import Database
 from bot.db.migrations import SCHEMA_VERSION
+from bot.health import HEARTBEAT_KEY, MAX_LAG_KEY, LoopMonitor
 from bot.lease import POLLER, Lease
 from bot.shards import ShardSet
 
@@ -138,3 +141,19 @@ async def test_a_row_is_claimed_by_one_connection_only(db_path: Path) -> None:
         await first_db.close()
         await second_db.close()
 
+
+async def test_loop_monitor_records_a_stall_and_a_heartbeat(db: Database) -> None:
+    monitor = LoopMonitor(db, tick=0.01, persist_every=0.05)
+    task = asyncio.create_task(monitor.run())
+    try:
+        await asyncio.sleep(0.02)  # let the monitor start its first tick
+        time.sleep(0.3)  # noqa: ASYNC251 - blocking the loop on purpose is the stall the monitor must see
+        deadline = time.monotonic() + 5
+        while await db.meta.get(MAX_LAG_KEY) is None or float(await db.meta.get(MAX_LAG_KEY) or 0) < 250:
+            assert time.monotonic() < deadline, "stall not recorded"
+            await asyncio.sleep(0.02)
+        assert float(await db.meta.get(HEARTBEAT_KEY) or 0) > time.time() - 5
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
