@@ -59,6 +59,7 @@ REGISTRY: dict[str, str] = {
     "matching": "bench.matching",
     "fanout": "bench.fanout",
     "soak": "bench.soak",
+    "ceiling": "bench.ceiling",
 }
 RESULTS_VERSION = 1
 
