@@ -59,6 +59,8 @@ REGISTRY: dict[str, str] = {
     "matching": "bench.matching",
     "fanout": "bench.fanout",
     "library": "bench.library",
+    "soak": "bench.soak",
+    "ceiling": "bench.ceiling",
 }
 RESULTS_VERSION = 1
 

@@ -24,10 +24,12 @@ from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
+from bot.looplag import LoopMonitor
 from bot.interactions import send_private
 from bot.poller import Poller, build_http, build_sources
 from bot.semantic import Semantic
 from bot.semantic.worker import Embedder
+from bot.shards import ShardSet
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient
 from bot.views import PAGE_TIMEOUT
@@ -117,7 +119,14 @@ class PaperBot(commands.AutoShardedBot):
         discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True  # guild and channel create/delete events, channel permissions for /feed
+        self.shard_set = ShardSet.from_settings(settings)
+        sharding: dict[str, Any] = {}
+        if settings.shard_count is not None:
+            sharding["shard_count"] = settings.shard_count
+        if settings.shard_ids is not None:
+            sharding["shard_ids"] = list(settings.shard_ids)
         super().__init__(
+            **sharding,
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
@@ -164,7 +173,12 @@ class PaperBot(commands.AutoShardedBot):
             rate=self.settings.delivery_rate_per_second,
             max_attempts=self.settings.delivery_max_attempts,
             retry_base=self.settings.delivery_retry_base_seconds,
+            serves=None if self.shard_set.everything else self.shard_set.serves,
         )
+        if not self.shard_set.everything:
+            log.info(
+                "this process serves %s (direct messages: %s)", self.shard_set.describe(), self.shard_set.sends_dms
+            )
         self.poller.listeners.append(lambda report: self.dispatcher.wake() if report.stored.changed else None)
         # The model loads in the background; until then (or without it) search is by words only.
         self.semantic = Semantic(
@@ -181,6 +195,9 @@ class PaperBot(commands.AutoShardedBot):
                 continue
             await self.load_extension(extension)
         self.synced = await self.sync_commands(force=self.force_sync)
+        if not self.sync_only:
+            self.loop_monitor = LoopMonitor(self.db)
+            self._monitor_task = asyncio.create_task(self.loop_monitor.run(), name="loop-monitor")
 
     def command_scope(self) -> discord.Object | None:
         return discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
@@ -213,6 +230,11 @@ class PaperBot(commands.AutoShardedBot):
     async def close(self) -> None:
         for view in list(self.live_views):
             view.stop()
+        monitor = getattr(self, "_monitor_task", None)
+        if monitor is not None:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
         # Unloading the extensions stops the background loops first; then the connections close.
         await super().close()
         if hasattr(self, "embedder"):

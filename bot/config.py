@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # package unless SEMANTIC_MODEL_DIR names a folder with model.safetensors and tokenizer.json.
     semantic_enabled: bool = True
     semantic_model_dir: Path | None = None
+    # Several processes on one machine: this process connects SHARD_IDS of SHARD_COUNT shards and delivers
+    # only to their servers. Unset: Discord's recommended shard count, all in this process. Exactly one
+    # process polls the sources, holding a lease in the database that it renews; another takes it over
+    # when it has not been renewed for POLLER_LEASE_SECONDS.
+    shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    shard_ids: Annotated[list[int] | None, NoDecode] = None
+    poller_lease_seconds: int = Field(default=60, ge=2, le=3600)
 
     # Advanced: a Discord API proxy (or the test suite's stand-in). Leave unset for discord.com.
     discord_api_base: str | None = None
@@ -104,6 +111,39 @@ class Settings(BaseSettings):
         if not re.match(r"^(https?|wss?)://[^\s/]+", value):
             raise ValueError(f"{value!r} is not an absolute http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _parse_shard_ids(cls, value: object) -> object:
+        """``0,1`` or ``0-3`` (ranges inclusive), as an operator writes them."""
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            return value
+        ids: list[int] = []
+        for part in (piece.strip() for piece in value.split(",")):
+            match = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+            if match is None:
+                raise ValueError(f"{part!r} is not a shard id or a range such as 0-3")
+            first, last = int(match[1]), int(match[2] or match[1])
+            if last < first:
+                raise ValueError(f"{part!r} is an empty range")
+            ids.extend(range(first, last + 1))
+        return ids
+
+    @model_validator(mode="after")
+    def _check_shards(self) -> Settings:
+        if self.shard_ids is None:
+            return self
+        if self.shard_count is None:
+            raise ValueError("SHARD_IDS needs SHARD_COUNT (the total number of shards across all processes)")
+        if not self.shard_ids:
+            raise ValueError("SHARD_IDS is empty")
+        outside = sorted(i for i in self.shard_ids if i >= self.shard_count)
+        if outside:
+            raise ValueError(f"SHARD_IDS {outside} must be below SHARD_COUNT ({self.shard_count})")
+        self.shard_ids = sorted(set(self.shard_ids))
+        return self
 
     @field_validator("dev_guild_id", "semantic_model_dir", mode="before")
     @classmethod

@@ -36,7 +36,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if value is None:
             continue
         if isinstance(value, list):
-            value = ",".join(value)
+            value = ",".join(str(item) for item in value)
         elif hasattr(value, "get_secret_value"):
             value = value.get_secret_value()
         env[name.upper()] = str(value)

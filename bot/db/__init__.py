@@ -20,6 +20,7 @@ from bot.db.deliveries import DeliveryRepository
 from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
 from bot.db.library import LibraryRepository
+from bot.db.leases import LeaseRepository
 from bot.db.meta import MetaRepository
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.db.papers import PaperRepository
@@ -59,6 +60,7 @@ class Database:
         self.deliveries = DeliveryRepository(self)
         self.embeddings = EmbeddingRepository(self)
         self.library = LibraryRepository(self)
+        self.leases = LeaseRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -141,10 +143,23 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
         )
     for number in range(version + 1, SCHEMA_VERSION + 1):
         log.info("migrating database %s to schema version %d", path, number)
-        script = f"BEGIN IMMEDIATE;\n{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+        # Several processes may start together on one file: under the write lock, the guard row fails the
+        # script unless the file is still at the version before this one, so a migration runs exactly once.
+        script = (
+            f"BEGIN IMMEDIATE;\n"
+            f"CREATE TEMP TABLE migration_guard (version INTEGER CHECK (version = {number - 1}));\n"
+            f"INSERT INTO temp.migration_guard SELECT user_version FROM pragma_user_version;\n"
+            f"DROP TABLE temp.migration_guard;\n"
+            f"{MIGRATIONS[number - 1]}\nPRAGMA user_version = {number};\nCOMMIT;"
+        )
         try:
             await conn.executescript(script)
         except sqlite3.Error as error:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
+            await conn.execute("DROP TABLE IF EXISTS temp.migration_guard")
+            current = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+            if current >= number:
+                log.info("another process migrated %s to schema version %d first", path, current)
+                continue
             raise DatabaseError(f"migration {number} of {path} failed: {error}") from None

@@ -266,12 +266,13 @@ class DeliveryRepository:
 
     # --- dispatching --------------------------------------------------------------------------------
 
-    async def open_targets(self) -> list[tuple[TargetKind, int]]:
+    async def open_targets(self) -> list[tuple[TargetKind, int, int | None]]:
+        """(kind, target id, server id or None) of every target with open rows, oldest queued first."""
         rows = await self.db.fetchall(
-            "SELECT target_kind, target_id, MIN(id) AS first FROM deliveries "
+            "SELECT target_kind, target_id, MAX(guild_id) AS guild_id, MIN(id) AS first FROM deliveries "
             "WHERE status IN ('pending', 'sending') GROUP BY target_kind, target_id ORDER BY first"
         )
-        return [(row["target_kind"], row["target_id"]) for row in rows]
+        return [(row["target_kind"], row["target_id"], row["guild_id"]) for row in rows]
 
     async def open_rows(self, kind: TargetKind, target_id: int, limit: int = 50) -> list[Delivery]:
         rows = await self.db.fetchall(

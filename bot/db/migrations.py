@@ -198,6 +198,15 @@ MIGRATIONS: list[str] = [
     CREATE INDEX library_newest ON library (user_id, saved_at DESC);
     CREATE INDEX library_paper ON library (paper_pk);
     """,
+    # Leases: one process of several sharing the database does a job (polling the sources); see bot/lease.py.
+    """
+    CREATE TABLE leases (
+        name        TEXT    PRIMARY KEY,
+        holder      TEXT    NOT NULL,  -- host:pid:random of the process holding it
+        slot        TEXT    NOT NULL,  -- host and shards: a restart of the same slot takes its lease back at once
+        expires_at  REAL    NOT NULL  -- unix seconds; after this another process may take the lease over
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

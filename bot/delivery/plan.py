@@ -5,6 +5,7 @@ Everything here takes ``now`` (epoch seconds) from the dispatcher's clock, so a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -21,6 +22,9 @@ DM_DAILY_CAP = 50  # papers per member per UTC day
 IDLE_SECONDS = 60.0  # the longest the dispatcher sleeps without being woken
 OPEN_ROWS = 200  # a target's open rows read per round
 ALL_ROWS = 10_000
+
+# (target kind, server id or None) → whether this process delivers there; see bot/shards.py.
+Serves = Callable[[str, int | None], bool]
 
 
 @dataclass
@@ -61,12 +65,22 @@ def day_start(now: float) -> int:
     return int(datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
 
 
-async def due_targets(db: Database, now: float) -> list[Target]:
-    """Every target with open rows (in the order they were queued), and every digest whose slot has come."""
-    feeds = {feed.channel_id: feed for feed in await db.feeds.all_enabled()}
+async def due_targets(db: Database, now: float, serves: Serves | None = None) -> list[Target]:
+    """Every target with open rows (in the order they were queued), and every digest whose slot has come.
+
+    ``serves(kind, guild_id)``: only the targets this process delivers to (its shards'), when several share
+    the database.
+    """
+    feeds = {
+        feed.channel_id: feed
+        for feed in await db.feeds.all_enabled()
+        if serves is None or serves("channel", feed.guild_id)
+    }
     moment = datetime.fromtimestamp(now, UTC)
     targets: dict[tuple[str, int], Target] = {}
-    for kind, target_id in await db.deliveries.open_targets():
+    for kind, target_id, guild_id in await db.deliveries.open_targets():
+        if serves is not None and not serves(kind, guild_id):
+            continue
         feed = feeds.get(target_id) if kind == "channel" else None
         targets[(kind, target_id)] = Target(kind, target_id, feed=feed)
     for feed in feeds.values():

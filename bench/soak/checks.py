@@ -1,0 +1,68 @@
+"""After the run: deliveries lost and duplicated (from what the stand-in received), and database integrity."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def posted(messages: list[Any]) -> Counter[str]:
+    """How often each paper id was posted in these messages (one embed per paper)."""
+    return Counter(
+        embed.get("url", "").rstrip("/").rsplit("/", 1)[-1]
+        for message in messages
+        if message.interaction_id is None
+        for embed in message.embeds
+        if embed.get("url")
+    )
+
+
+def duplicates(counts: Counter[str]) -> int:
+    return sum(n - 1 for n in counts.values() if n > 1)
+
+
+def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error:
+        return []
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
+
+
+def capped(path: Path, user_id: int) -> set[str]:
+    """Papers deliberately not DMed to the member because of the daily cap (not lost: they were told)."""
+    found = rows(
+        path,
+        "SELECT paper_id FROM deliveries WHERE target_kind = 'user' AND target_id = ? AND status = 'skipped'",
+        (user_id,),
+    )
+    return {row[0] for row in found}
+
+
+def stored(path: Path, paper_ids: list[str]) -> bool:
+    """Every published paper is in the archive (its deliveries were decided in the same transaction)."""
+    found = rows(
+        path, "SELECT COUNT(*) FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(paper_ids),)
+    )
+    return bool(found) and found[0][0] == len(paper_ids)
+
+
+def open_rows(path: Path) -> int:
+    found = rows(path, "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending')")
+    return int(found[0][0]) if found else -1
+
+
+def integrity(path: Path) -> str:
+    conn = sqlite3.connect(path, timeout=10.0)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
