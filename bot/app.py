@@ -20,6 +20,7 @@ from discord.ext import commands
 
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
+from bot.db.checkpoints import Checkpointer
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
@@ -90,6 +91,7 @@ class PaperBot(commands.AutoShardedBot):
     """One bot for any number of shards; slash commands only, so no privileged intents."""
 
     db: Database
+    checkpointer: Checkpointer
     http_client: HttpClient
     hf: HuggingFaceSource
     poller: Poller
@@ -127,6 +129,8 @@ class PaperBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        self.checkpointer = Checkpointer(self.db)
+        self.checkpointer.start()
         self.http_client = build_http(self.settings)
         self.hf = HuggingFaceSource(
             self.http_client, self.settings.hf_base_url, lookback_days=self.settings.hf_lookback_days
@@ -186,6 +190,8 @@ class PaperBot(commands.AutoShardedBot):
             view.stop()
         # Unloading the extensions stops the background loops first; then the connections close.
         await super().close()
+        if hasattr(self, "checkpointer"):
+            await self.checkpointer.stop()
         for resource in ("http_client", "db"):
             if hasattr(self, resource):
                 await getattr(self, resource).close()

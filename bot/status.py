@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db import Database
+from bot.db.checkpoints import wal_size
 from bot.db.deliveries import Counts
 from bot.db.feeds import Feed
 from bot.db.sources import SourceState
@@ -24,6 +25,7 @@ class Status:
     guild_deliveries: Counts = field(default_factory=Counts)
     your_dms: Counts = field(default_factory=Counts)
     dms_paused: bool = False
+    wal_bytes: int | None = None  # the write-ahead log's size: the checkpoints keep it bounded
 
 
 async def collect(
@@ -49,4 +51,5 @@ async def collect(
         guild_deliveries=await db.deliveries.counts(guild_id=guild_id) if guild_id else Counts(),
         your_dms=await db.deliveries.counts(user_id=user_id) if user_id else Counts(),
         dms_paused=await db.users.is_paused(user_id) if user_id else False,
+        wal_bytes=wal_size(db.path),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -47,6 +48,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.last_write_at = time.monotonic()  # when the last write transaction ended (the checkpointer's clock)
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
         self.meta = MetaRepository(self)
@@ -75,6 +77,8 @@ class Database:
                 if mode is None or str(mode[0]).lower() != "wal":
                     log.warning("database %s is not in WAL mode (%s); reads may wait for writes", path, mode)
                 await writer.execute("PRAGMA synchronous = NORMAL")
+                # No checkpoint inside a COMMIT: bot.db.checkpoints runs them off the write path.
+                await writer.execute("PRAGMA wal_autocheckpoint = 0")
                 await _migrate(writer, path)
                 reader = await aiosqlite.connect(path, isolation_level=None)
                 await _configure(reader)
@@ -106,6 +110,14 @@ class Database:
                 raise
             else:
                 await self._writer.execute("COMMIT")
+            finally:
+                self.last_write_at = time.monotonic()
+
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """Hold off this process's writers (a TRUNCATE checkpoint would otherwise make them wait on SQLite)."""
+        async with self._write_lock:
+            yield
 
     # Every read runs and drains its statement in one call on aiosqlite's thread. All reads share one
     # connection, and while any statement on it is open SQLite keeps that connection's read snapshot: a read
