@@ -130,7 +130,7 @@ class PaperBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
         self.checkpointer = Checkpointer(self.db)
-        self.checkpointer.start()
+        await self.checkpointer.start()
         self.http_client = build_http(self.settings)
         self.hf = HuggingFaceSource(
             self.http_client, self.settings.hf_base_url, lookback_days=self.settings.hf_lookback_days

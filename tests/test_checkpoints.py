@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from pathlib import Path
@@ -21,19 +22,25 @@ async def _write(db: Database, count: int, start: int = 0) -> None:
             await db.meta.set(conn, f"k{number % 50}", f"{number}{VALUE}")
 
 
-async def test_commits_no_longer_checkpoint_so_the_wal_grows_without_the_task(tmp_path: Path) -> None:
+async def test_while_the_task_runs_commits_no_longer_checkpoint(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "bot.db")
+    checkpoints = Checkpointer(db, interval=3600)  # started, but its first look comes after the writes
     try:
+        await checkpoints.start()
         await _write(db, 300)  # ~10 MiB of WAL: SQLite's own checkpoint would have restarted it at ~4 MiB
         assert wal_size(db.path) > 6 * 1024 * KIB
     finally:
+        await checkpoints.stop()
         await db.close()
 
 
 async def test_the_wal_stays_bounded_across_many_writes(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "bot.db")
-    checkpoints = Checkpointer(db, passive_bytes=256 * KIB, ceiling_bytes=8 * 1024 * KIB, idle_seconds=3600)
+    checkpoints = Checkpointer(
+        db, passive_bytes=256 * KIB, ceiling_bytes=8 * 1024 * KIB, idle_seconds=3600, interval=3600
+    )
     try:
+        await checkpoints.start()  # its loop sleeps for the hour; the test ticks by hand
         largest = 0
         modes = []
         for round_ in range(40):
@@ -51,8 +58,9 @@ async def test_the_wal_stays_bounded_across_many_writes(tmp_path: Path) -> None:
 
 async def test_an_idle_database_gets_its_wal_truncated_once(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "bot.db")
-    checkpoints = Checkpointer(db, idle_seconds=0)
+    checkpoints = Checkpointer(db, idle_seconds=0, interval=3600)
     try:
+        await checkpoints.start()
         await _write(db, 5)
         assert wal_size(db.path) > 0
         assert await checkpoints.tick() == "TRUNCATE"
@@ -69,9 +77,12 @@ async def test_a_reader_holding_a_snapshot_past_the_ceiling_is_logged_then_recov
 ) -> None:
     db = await Database.open(tmp_path / "bot.db")
     await _write(db, 1)
-    checkpoints = Checkpointer(db, passive_bytes=64 * KIB, ceiling_bytes=512 * KIB, idle_seconds=3600, busy_ms=50)
+    checkpoints = Checkpointer(
+        db, passive_bytes=64 * KIB, ceiling_bytes=512 * KIB, idle_seconds=3600, interval=3600, busy_ms=50
+    )
     reader = sqlite3.connect(db.path, isolation_level=None)
     try:
+        await checkpoints.start()
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM meta").fetchone()  # holds its snapshot until COMMIT
         await _write(db, 60, start=1)
@@ -93,11 +104,11 @@ async def test_the_background_task_starts_and_stops_cleanly(tmp_path: Path) -> N
     checkpoints = Checkpointer(db, idle_seconds=0, interval=0.01)
     try:
         await _write(db, 3)
-        checkpoints.start()
-        for _ in range(500):
+        await checkpoints.start()
+        for _ in range(500):  # a condition with a timeout: at most 5 s
             if checkpoints.stats.truncates:
                 break
-            await __import__("asyncio").sleep(0.01)
+            await asyncio.sleep(0.01)
         assert checkpoints.stats.truncates >= 1
     finally:
         await checkpoints.stop()

@@ -77,8 +77,6 @@ class Database:
                 if mode is None or str(mode[0]).lower() != "wal":
                     log.warning("database %s is not in WAL mode (%s); reads may wait for writes", path, mode)
                 await writer.execute("PRAGMA synchronous = NORMAL")
-                # No checkpoint inside a COMMIT: bot.db.checkpoints runs them off the write path.
-                await writer.execute("PRAGMA wal_autocheckpoint = 0")
                 await _migrate(writer, path)
                 reader = await aiosqlite.connect(path, isolation_level=None)
                 await _configure(reader)
@@ -112,6 +110,11 @@ class Database:
                 await self._writer.execute("COMMIT")
             finally:
                 self.last_write_at = time.monotonic()
+
+    async def set_autocheckpoint(self, pages: int) -> None:
+        """SQLite's own checkpoint inside COMMIT once the WAL passes ``pages`` (0: never; bot.db.checkpoints)."""
+        async with self._write_lock:
+            await self._writer.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
 
     @asynccontextmanager
     async def write_lock(self) -> AsyncIterator[None]:

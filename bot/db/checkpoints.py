@@ -1,9 +1,9 @@
 """WAL checkpoints off the write path.
 
 SQLite's automatic checkpoint runs inside the ``COMMIT`` that crosses 1,000 WAL pages, so a poll's commit paid
-for copying the whole WAL into the database (0.5-2.5 s at 1M papers). The writer turns it off
-(``wal_autocheckpoint=0``, see :meth:`bot.db.Database.open`) and this task checkpoints instead, on its own
-connection so the copying never queues behind or in front of a write:
+for copying the whole WAL into the database (0.5-2.5 s at 1M papers). While this task runs the writer's is
+off (``wal_autocheckpoint=0``) and the task checkpoints instead, on its own connection so the copying never
+queues behind or in front of a write. Without it (the CLI, the bench's corpus build) SQLite's stays on.
 
 * PASSIVE once the WAL passes ``passive_bytes``: copies what no reader still needs, never waits for anyone;
 * TRUNCATE once no write has happened for ``idle_seconds``: empties the WAL file, taken under the write lock
@@ -36,6 +36,7 @@ CEILING_BYTES = 128 * 1024 * 1024
 IDLE_SECONDS = 30.0
 INTERVAL_SECONDS = 1.0
 CHECKPOINT_BUSY_MS = 5_000
+SQLITE_AUTOCHECKPOINT_PAGES = 1_000  # SQLite's default, restored when the task stops
 
 
 @dataclass
@@ -85,8 +86,9 @@ class Checkpointer:
         self._truncated_since_write = False
         self._seen_write = 0.0  # db.last_write_at when the last tick looked
 
-    def start(self) -> None:
+    async def start(self) -> None:
         if self._task is None and str(self.db.path) != ":memory:":
+            await self.db.set_autocheckpoint(0)
             self._task = asyncio.create_task(self._run(), name="wal-checkpoints")
 
     async def stop(self) -> None:
@@ -95,6 +97,8 @@ class Checkpointer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            with contextlib.suppress(sqlite3.Error, ValueError):  # ValueError: the database is already closed
+                await self.db.set_autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES)
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 await self._conn.close()
@@ -102,11 +106,11 @@ class Checkpointer:
 
     async def _run(self) -> None:
         while True:
+            await asyncio.sleep(self.interval)
             try:
                 await self.tick()
             except sqlite3.Error as error:  # a checkpoint that fails is retried; it must never stop the loop
                 log.warning("WAL checkpoint failed (%s); WAL is %s", error, _mib(self.stats.wal_bytes))
-            await asyncio.sleep(self.interval)
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
