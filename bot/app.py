@@ -169,6 +169,7 @@ class PaperBot(commands.AutoShardedBot):
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync only when the command schema changed since the last successful sync (Discord rate-limits it)."""
         guild = self.command_scope()
+        await self.clear_stale_guild_commands(guild)
         payload = self.command_payload(guild)
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
@@ -184,6 +185,33 @@ class PaperBot(commands.AutoShardedBot):
             await self.db.meta.set(conn, key, digest)
         log.info("synced %d slash commands %s", len(synced), f"to guild {guild.id}" if guild else "globally")
         return True
+
+    async def clear_stale_guild_commands(self, scope: discord.Object | None) -> None:
+        """Commands synced to a development server earlier (``DEV_GUILD_ID`` since unset or changed) would stay
+        there next to the global ones, shown twice: empty every such server that is not the current scope."""
+        prefix = f"commands:{self.application_id}:"
+        current = f"{prefix}{scope.id if scope else 'global'}"
+        for key in await self.db.meta.keys(prefix):
+            guild_id = key.removeprefix(prefix)
+            if key == current or not guild_id.isdigit():
+                continue
+            stale = discord.Object(int(guild_id))
+            self.tree.clear_commands(guild=stale)
+            try:
+                await self.tree.sync(guild=stale)
+            except discord.Forbidden:
+                log.warning(
+                    "cannot clear the commands synced to guild %s (no access any more); forgetting it", stale.id
+                )
+            except discord.HTTPException as error:
+                log.error(
+                    "clearing the commands synced to guild %s failed (%s); trying again next start", stale.id, error
+                )
+                continue
+            else:
+                log.info("cleared the slash commands synced to guild %s earlier (DEV_GUILD_ID changed)", stale.id)
+            async with self.db.transaction() as conn:
+                await self.db.meta.delete(conn, key)
 
     async def close(self) -> None:
         for view in list(self.live_views):
