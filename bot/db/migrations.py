@@ -164,6 +164,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX deliveries_guild ON deliveries (guild_id, status);
     CREATE INDEX deliveries_sent ON deliveries (sent_at) WHERE status = 'sent';
     """,
+    """
+    -- A feed post that still needs its discussion thread: set with the post's 'sent', cleared once the thread
+    -- exists (or Discord refused it for good), so a crash between the two is repaired on the next start.
+    ALTER TABLE deliveries ADD COLUMN thread_wanted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_thread_wanted ON deliveries (id) WHERE thread_wanted = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
