@@ -24,6 +24,7 @@ from bot.db.checkpoints import Checkpointer
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.interactions import send_private
+from bot.plans import PlanBuilder
 from bot.poller import Poller, build_http, build_sources
 from bot.sources.hf import HuggingFaceSource
 from bot.sources.http import HttpClient
@@ -92,6 +93,7 @@ class PaperBot(commands.AutoShardedBot):
 
     db: Database
     checkpointer: Checkpointer
+    plans: PlanBuilder
     http_client: HttpClient
     hf: HuggingFaceSource
     poller: Poller
@@ -135,14 +137,14 @@ class PaperBot(commands.AutoShardedBot):
         self.hf = HuggingFaceSource(
             self.http_client, self.settings.hf_base_url, lookback_days=self.settings.hf_lookback_days
         )
-        async with self.db.transaction() as conn:
-            indexed = await self.db.queries.index_unindexed(conn)
-        if indexed:
-            log.info("indexed %d topic/feed queries stored by an older version", indexed)
+        # Plans are brought up to date in the background: commands and deliveries start now; polls wait for it.
+        self.plans = PlanBuilder(self.db)
+        self.plans.start()
         self.poller = Poller(
             self.db,
             build_sources(self.settings, self.http_client),
             interval=self.settings.poll_interval_seconds,
+            ready=self.plans.ready,
         )
         self.dispatcher = Dispatcher(
             self,
@@ -218,6 +220,8 @@ class PaperBot(commands.AutoShardedBot):
             view.stop()
         # Unloading the extensions stops the background loops first; then the connections close.
         await super().close()
+        if hasattr(self, "plans"):
+            await self.plans.stop()
         if hasattr(self, "checkpointer"):
             await self.checkpointer.stop()
         for resource in ("http_client", "db"):
