@@ -58,6 +58,7 @@ REGISTRY: dict[str, str] = {
     "resources": "bench.resources",
     "matching": "bench.matching",
     "fanout": "bench.fanout",
+    "startup": "bench.startup",
 }
 RESULTS_VERSION = 1
 
