@@ -36,6 +36,7 @@ CEILING_BYTES = 128 * 1024 * 1024
 IDLE_SECONDS = 30.0
 INTERVAL_SECONDS = 1.0
 CHECKPOINT_BUSY_MS = 5_000
+WARN_EVERY_SECONDS = 60.0
 SQLITE_AUTOCHECKPOINT_PAGES = 1_000  # SQLite's default, restored when the task stops
 
 
@@ -85,6 +86,7 @@ class Checkpointer:
         self._task: asyncio.Task[None] | None = None
         self._truncated_since_write = False
         self._seen_write = 0.0  # db.last_write_at when the last tick looked
+        self._warned_at = -WARN_EVERY_SECONDS  # a blocked WAL is logged once a minute, not every tick
 
     async def start(self) -> None:
         if self._task is None and str(self.db.path) != ":memory:":
@@ -132,7 +134,8 @@ class Checkpointer:
             await self._checkpoint("TRUNCATE", locked=True)
             self.stats.forced += 1
             after = self.stats.wal_bytes = wal_size(self.db.path)
-            if after >= self.ceiling_bytes:
+            if after >= self.ceiling_bytes and time.monotonic() - self._warned_at >= WARN_EVERY_SECONDS:
+                self._warned_at = time.monotonic()
                 log.warning(
                     "WAL is %s, over its %s ceiling, and a checkpoint could not shrink it: a reader is holding "
                     "an old snapshot (%d pages kept)",
