@@ -61,6 +61,7 @@ REGISTRY: dict[str, str] = {
     "library": "bench.library",
     "soak": "bench.soak",
     "ceiling": "bench.ceiling",
+    "startup": "bench.startup",
 }
 RESULTS_VERSION = 1
 

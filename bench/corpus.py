@@ -255,6 +255,15 @@ class Vocabulary:
             title_spans=title_spans,
         )
 
+    def fingerprint(self) -> str:
+        """A short hash of the text the corpus is drawn from: the built-in sample and the shared fixtures (or a
+        changed fixture set) give different corpora, so a cached corpus must never stand in for the other."""
+        digest = hashlib.sha256()
+        for chunk in itertools.chain(self.title_chunks, ["\0"], self.abstract_chunks, ["\0"], self.last_names):
+            digest.update(chunk.encode())
+            digest.update(b"\n")
+        return digest.hexdigest()[:8]
+
     def describe(self) -> dict[str, Any]:
         return {
             "source": self.source,
@@ -486,12 +495,13 @@ class CorpusSpec:
     build_batch: int
 
 
-def cache_key(spec: CorpusSpec) -> str:
-    """Scale, seed, generator and schema: the schema by version *and* a hash of the migration SQL, so a
-    migration edited in place before it ships also rebuilds the cache."""
+def cache_key(spec: CorpusSpec, vocabulary: Vocabulary) -> str:
+    """Scale, seed, generator, vocabulary and schema: the vocabulary by a hash of its text (fallback sample vs
+    fixtures), the schema by version *and* a hash of the migration SQL, so a migration edited in place before
+    it ships also rebuilds the cache."""
     schema = hashlib.sha256("\n".join(MIGRATIONS).encode()).hexdigest()[:8]
     sizes = f"{spec.scale}-p{spec.papers}-t{spec.topics}-seed{spec.seed}"
-    return f"corpus-{sizes}-gen{GENERATOR_VERSION}-schema{SCHEMA_VERSION}-{schema}"
+    return f"corpus-{sizes}-gen{GENERATOR_VERSION}-vocab{vocabulary.fingerprint()}-schema{SCHEMA_VERSION}-{schema}"
 
 
 def _quiet(message: str) -> None:
@@ -511,7 +521,7 @@ def ensure_corpus(
     Built under a temporary name and renamed when complete, so an interrupted build is never reused. ``loadavg``
     (the machine's at the start of the run) is recorded with the build figures.
     """
-    key = cache_key(spec)
+    key = cache_key(spec, vocabulary)
     path = cache_dir / f"{key}.db"
     meta_path = cache_dir / f"{key}.json"
     if path.exists() and meta_path.exists():

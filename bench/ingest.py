@@ -10,14 +10,17 @@ backfill, or building the bench corpus). For attribution, bulk is also run with 
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 import time
+from dataclasses import asdict
 from typing import Any
 
 from bench.context import Context, latency_summary, ratio, run_async, target
 from bench.corpus import CorpusGenerator
 from bot.db import Database
+from bot.db.checkpoints import Checkpointer, wal_size
 from bot.db.papers import to_row
 from bot.models import Paper, Source
 
@@ -39,18 +42,22 @@ async def _drop_fts_triggers(db: Database) -> None:
 
 
 async def _poll(ctx: Context) -> dict[str, Any]:
+    """The poll batches twice on the same copy: first with SQLite's automatic checkpoint inside ``COMMIT`` (how
+    the bot ran before ``bot.db.checkpoints``), then as the bot runs now: ``wal_autocheckpoint=0`` and the
+    background :class:`Checkpointer`. Back to back, so the checkpointer is never idle: its worst case."""
     corpus = ctx.corpus()
     path = ctx.scratch("poll.db")
     ctx.say(f"ingest: copying the {corpus.papers:,}-paper corpus for the poll batches")
     shutil.copyfile(corpus.path, path)
     rng = random.Random(f"{ctx.seed}:poll")
     batches_n = ctx.scale.poll_batches
+    runs = 2
     generator = CorpusGenerator(ctx.vocabulary, ctx.seed, stream=7)
-    fresh = generator.fresh(batches_n * POLL_NEW + batches_n * 150)
+    fresh = generator.fresh(runs * batches_n * POLL_NEW + batches_n * 150)
     db = await Database.open(path)
     try:
         known_pks = rng.sample(
-            range(1, corpus.papers + 1), batches_n * (POLL_REFRESHED + POLL_NEWLY_ON_HF + POLL_UNCHANGED)
+            range(1, corpus.papers + 1), runs * batches_n * (POLL_REFRESHED + POLL_NEWLY_ON_HF + POLL_UNCHANGED)
         )
         rows = await db.fetchall(
             f"SELECT arxiv_id FROM papers WHERE pk IN ({', '.join(str(pk) for pk in known_pks)})"  # ints only
@@ -58,7 +65,7 @@ async def _poll(ctx: Context) -> dict[str, Any]:
         known = list((await db.papers.get_many([row[0] for row in rows])).values())
         rng.shuffle(known)
         batches: list[list[Paper]] = []
-        for index in range(batches_n):
+        for index in range(runs * batches_n):
             new = fresh[index * POLL_NEW : (index + 1) * POLL_NEW]
             olds = known[index * 75 : (index + 1) * 75]
             refreshed = [p.model_copy(update={"upvotes": (p.upvotes or 0) + rng.randint(1, 9)}) for p in olds[:35]]
@@ -75,21 +82,19 @@ async def _poll(ctx: Context) -> dict[str, Any]:
             batch = [*new, *refreshed, *newly_on_hf, *olds[45:75]]
             rng.shuffle(batch)
             batches.append(batch)
-        ctx.say(f"ingest: {batches_n} poll batches of {len(batches[0])} papers")
-        times: list[float] = []
+        ctx.say(f"ingest: {runs} x {batches_n} poll batches of {len(batches[0])} papers")
         outcomes = {"new": 0, "updated": 0, "unchanged": 0}
-        for batch in batches:
-            start = time.perf_counter()
-            async with db.transaction() as conn:
-                result = await db.papers.upsert(conn, batch)
-            times.append(time.perf_counter() - start)
-            outcomes["new"] += len(result.new)
-            outcomes["updated"] += len(result.updated)
-            outcomes["unchanged"] += result.unchanged
+        before = await _poll_batches(db, batches[:batches_n], outcomes)
+        checkpoints = Checkpointer(db)
+        await checkpoints.start()
+        try:
+            times, wal_max = await _poll_batches(db, batches[batches_n:], outcomes, watch=checkpoints)
+        finally:
+            await checkpoints.stop()
         # Floor for context: the same number of new rows per batch as a plain INSERT, no merge, no FTS.
         await _drop_fts_triggers(db)
         plain_times: list[float] = []
-        spare = fresh[batches_n * POLL_NEW :]
+        spare = fresh[runs * batches_n * POLL_NEW :]
         for index in range(batches_n):
             chunk = spare[index * 150 : (index + 1) * 150]
             start = time.perf_counter()
@@ -101,7 +106,7 @@ async def _poll(ctx: Context) -> dict[str, Any]:
         await db.close()
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-    papers = sum(len(batch) for batch in batches)
+    papers = sum(len(batch) for batch in batches[batches_n:])
     return {
         "batches": batches_n,
         "batch_size": len(batches[0]),
@@ -115,9 +120,36 @@ async def _poll(ctx: Context) -> dict[str, Any]:
         "into_corpus_of": corpus.papers,
         "latency": latency_summary([t * 1000 for t in times]),
         "papers_per_s": round(papers / sum(times), 1),
+        "wal_max_bytes": wal_max,
+        "checkpoints": asdict(checkpoints.stats),
+        "before_checkpointer": {
+            "latency": latency_summary([t * 1000 for t in before[0]]),
+            "papers_per_s": round(papers / sum(before[0]), 1),
+            "wal_max_bytes": before[1],
+        },
         "baseline_plain_insert_latency": latency_summary([t * 1000 for t in plain_times]),
         "baseline_plain_insert_papers_per_s": round(150 * batches_n / sum(plain_times), 1),
     }
+
+
+async def _poll_batches(
+    db: Database, batches: list[list[Paper]], outcomes: dict[str, int], *, watch: Checkpointer | None = None
+) -> tuple[list[float], int]:
+    """Each batch in its own transaction, timed from BEGIN to COMMIT; also the largest WAL seen."""
+    times: list[float] = []
+    wal_max = 0
+    for batch in batches:
+        start = time.perf_counter()
+        async with db.transaction() as conn:
+            result = await db.papers.upsert(conn, batch)
+        times.append(time.perf_counter() - start)
+        wal_max = max(wal_max, wal_size(db.path))
+        outcomes["new"] += len(result.new)
+        outcomes["updated"] += len(result.updated)
+        outcomes["unchanged"] += result.unchanged
+        if watch is not None:
+            await asyncio.sleep(0)  # let the checkpointer's loop run between polls, as it does in the bot
+    return times, wal_max
 
 
 async def _bulk_load(ctx: Context, papers: list[Paper], mode: str) -> dict[str, Any]:
@@ -204,9 +236,20 @@ def run(ctx: Context) -> dict[str, Any]:
             "ratio": _x(ratio(poll["papers_per_s"], poll["baseline_plain_insert_papers_per_s"])),
         },
         {
-            "metric": "  poll batch latency p50 / p95 / p99",
+            "metric": "  poll batch latency p50 / p95 / p99 (background checkpointer)",
             "value": f"{poll['latency']['p50_ms']:.1f} / {poll['latency']['p95_ms']:.1f} / "
             f"{poll['latency']['p99_ms']:.1f} ms",
+        },
+        {
+            "metric": "  same, before: SQLite's auto-checkpoint inside COMMIT, p50 / p95 / p99",
+            "value": f"{poll['before_checkpointer']['latency']['p50_ms']:.1f} / "
+            f"{poll['before_checkpointer']['latency']['p95_ms']:.1f} / "
+            f"{poll['before_checkpointer']['latency']['p99_ms']:.1f} ms",
+        },
+        {
+            "metric": "  largest WAL during the batches: checkpointer / before",
+            "value": f"{poll['wal_max_bytes'] / 2**20:,.1f} / "
+            f"{poll['before_checkpointer']['wal_max_bytes'] / 2**20:,.1f} MiB",
         },
         {
             "metric": f"bulk {real['papers']:,} into empty db (batches of {ctx.scale.bulk_batch:,})",

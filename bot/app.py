@@ -22,10 +22,12 @@ from bot import startup
 from bot.buttons import DYNAMIC_ITEMS, PaperActions
 from bot.config import ConfigError, Settings
 from bot.db import Database, DatabaseError
+from bot.db.checkpoints import Checkpointer
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
 from bot.looplag import LoopMonitor
 from bot.interactions import send_private
+from bot.plans import PlanBuilder
 from bot.poller import Poller, build_http, build_sources
 from bot.semantic import Semantic
 from bot.semantic.worker import Embedder
@@ -106,6 +108,8 @@ class PaperBot(commands.AutoShardedBot):
     """One bot for any number of shards; slash commands only, so no privileged intents."""
 
     db: Database
+    checkpointer: Checkpointer
+    plans: PlanBuilder
     http_client: HttpClient
     hf: HuggingFaceSource
     poller: Poller
@@ -154,18 +158,20 @@ class PaperBot(commands.AutoShardedBot):
 
     async def setup_hook(self) -> None:
         self.db = await Database.open(self.settings.database_path)
+        self.checkpointer = Checkpointer(self.db)
+        await self.checkpointer.start()
         self.http_client = build_http(self.settings)
         self.hf = HuggingFaceSource(
             self.http_client, self.settings.hf_base_url, lookback_days=self.settings.hf_lookback_days
         )
-        async with self.db.transaction() as conn:
-            indexed = await self.db.queries.index_unindexed(conn)
-        if indexed:
-            log.info("indexed %d topic/feed queries stored by an older version", indexed)
+        # Plans are brought up to date in the background: commands and deliveries start now; polls wait for it.
+        self.plans = PlanBuilder(self.db)
+        self.plans.start()
         self.poller = Poller(
             self.db,
             build_sources(self.settings, self.http_client),
             interval=self.settings.poll_interval_seconds,
+            ready=self.plans.ready,
         )
         self.dispatcher = Dispatcher(
             self,
@@ -210,6 +216,7 @@ class PaperBot(commands.AutoShardedBot):
     async def sync_commands(self, *, force: bool = False) -> bool:
         """Sync only when the command schema changed since the last successful sync (Discord rate-limits it)."""
         guild = self.command_scope()
+        await self.clear_stale_guild_commands(guild)
         payload = self.command_payload(guild)
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
@@ -227,6 +234,33 @@ class PaperBot(commands.AutoShardedBot):
         log.info("synced %d slash commands %s", len(synced), f"to guild {guild.id}" if guild else "globally")
         return True
 
+    async def clear_stale_guild_commands(self, scope: discord.Object | None) -> None:
+        """Commands synced to a development server earlier (``DEV_GUILD_ID`` since unset or changed) would stay
+        there next to the global ones, shown twice: empty every such server that is not the current scope."""
+        prefix = f"commands:{self.application_id}:"
+        current = f"{prefix}{scope.id if scope else 'global'}"
+        for key in await self.db.meta.keys(prefix):
+            guild_id = key.removeprefix(prefix)
+            if key == current or not guild_id.isdigit():
+                continue
+            stale = discord.Object(int(guild_id))
+            self.tree.clear_commands(guild=stale)
+            try:
+                await self.tree.sync(guild=stale)
+            except discord.Forbidden:
+                log.warning(
+                    "cannot clear the commands synced to guild %s (no access any more); forgetting it", stale.id
+                )
+            except discord.HTTPException as error:
+                log.error(
+                    "clearing the commands synced to guild %s failed (%s); trying again next start", stale.id, error
+                )
+                continue
+            else:
+                log.info("cleared the slash commands synced to guild %s earlier (DEV_GUILD_ID changed)", stale.id)
+            async with self.db.transaction() as conn:
+                await self.db.meta.delete(conn, key)
+
     async def close(self) -> None:
         for view in list(self.live_views):
             view.stop()
@@ -239,6 +273,10 @@ class PaperBot(commands.AutoShardedBot):
         await super().close()
         if hasattr(self, "embedder"):
             await self.embedder.stop()
+        if hasattr(self, "plans"):
+            await self.plans.stop()
+        if hasattr(self, "checkpointer"):
+            await self.checkpointer.stop()
         for resource in ("http_client", "db"):
             if hasattr(self, resource):
                 await getattr(self, resource).close()

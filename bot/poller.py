@@ -93,8 +93,10 @@ class Poller:
         *,
         interval: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ready: asyncio.Event | None = None,
     ) -> None:
         self.db = db
+        self.ready = ready  # set once every stored topic has its plan (bot.plans); polls wait for it
         self.sources = list(sources)
         self.interval = interval
         self.clock = clock
@@ -112,6 +114,9 @@ class Poller:
 
     async def poll_once(self, *, force: bool = False) -> PollReport:
         """One poll; ``force`` also tries sources resting after errors (a person asked for it now)."""
+        if self.ready is not None and not self.ready.is_set():
+            log.info("waiting for the stored topics' plans before polling")
+            await self.ready.wait()
         async with self._lock:  # the CLI and the loop never poll concurrently
             return await self._poll(force)
 

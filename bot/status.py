@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.db import Database
+from bot.db.checkpoints import wal_size
 from bot.db.deliveries import Counts
 from bot.db.feeds import Feed
 from bot.db.sources import SourceState
@@ -27,6 +28,7 @@ class Status:
     dms_paused: bool = False
     semantic_progress: tuple[int, int] | None = None  # (embedded, total) when semantic search is on
     semantic_off: str | None = None  # why it is off (or still loading)
+    wal_bytes: int | None = None  # the write-ahead log's size: the checkpoints keep it bounded
 
 
 async def collect(
@@ -55,4 +57,5 @@ async def collect(
         dms_paused=await db.users.is_paused(user_id) if user_id else False,
         semantic_progress=semantic.progress() if semantic is not None and semantic.available else None,
         semantic_off=None if semantic is None or semantic.available else semantic.reason or "unknown reason",
+        wal_bytes=wal_size(db.path),
     )

@@ -423,6 +423,7 @@ async def test_status_reports_sources_archive_and_next_poll(world: World) -> Non
     assert message.ephemeral
     fields = {item["name"]: item["value"] for item in message.embeds[0]["fields"]}
     assert fields["Papers stored"] == "8"
+    assert fields["Write-ahead log"].endswith(" MiB")
     assert "✅ **Hugging Face**: last successful poll <t:" in fields["Sources"]
     assert "✅ **arXiv**" in fields["Sources"]
     assert fields["Next poll"].startswith("<t:")

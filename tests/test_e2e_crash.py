@@ -182,3 +182,41 @@ async def test_restart_after_nonce_memory_expired_finds_the_post_instead_of_repo
         assert len(posts) == 1
         assert len(fake.messages(channel)) == 1
         assert any(r.method == "GET" and r.path == f"/channels/{channel.id}/messages" for r in fake.requests)
+
+
+async def test_a_crash_between_a_post_and_its_thread_gets_the_thread_on_restart(
+    paper_server: PaperServer, make_settings: Any
+) -> None:
+    async with FakeDiscord(rate_limits=RateLimits.off()) as fake:
+        serve_today(paper_server)
+        guild = fake.add_guild("Lab")
+        channel = fake.add_text_channel(guild.id, "papers")
+        admin = fake.add_member(guild.id, "alice", permissions=MANAGE_GUILD)
+        settings = bot_settings(make_settings(poll_interval_seconds=3600), fake)
+        thread_path = rf"/channels/{channel.id}/messages/\d+/threads"
+        async with running_bot(settings, fake) as bot:
+            inter = await fake.invoke("feed add", {"threads": True}, user=admin, guild=guild, channel=channel)
+            await inter.wait_done(timeout=10)
+            # Every thread request dies unprocessed (connection reset, discord.py's retries too); the bot then
+            # stops with the post sent and no thread: the state a crash between the two leaves.
+            lost = fake.fail_next("POST", thread_path, status=None, reset=True, count=50)
+            (paper_id,) = publish(paper_server, 1, "Threadless")
+            await bot.poller.poll_once()
+            await fake.wait_for(lambda: lost.hits >= 1, timeout=10, message="thread requested")
+            assert await bot.db.deliveries.status_of("channel", channel.id, paper_id) == "sent"
+        lost.count = lost.hits  # Discord is fine again
+        assert fake.threads == []
+        async with running_bot(settings, fake, first_poll=False) as bot:
+            await fake.wait_for(lambda: len(fake.threads) == 1, timeout=10, message="thread started on restart")
+            (thread,) = fake.threads
+            assert thread.parent_id == channel.id
+            assert thread.name.startswith("Threadless crash-safe delivery study")
+            await fake.wait_for(
+                lambda: not rows(settings.database_path, "SELECT 1 FROM deliveries WHERE thread_wanted = 1"),
+                timeout=10,
+                message="thread marked done",
+            )
+        assert len(fake.messages(channel)) == 1  # the post itself was never repeated
+        async with running_bot(settings, fake, first_poll=False):  # nothing left to repair: no second thread
+            pass
+        assert len(fake.threads) == 1

@@ -166,6 +166,30 @@ async def test_dev_guild_id_syncs_to_that_guild_only(
         assert inter.original is not None and inter.original.embeds
 
 
+async def test_commands_synced_to_a_dev_guild_are_cleared_once_dev_guild_id_is_unset(
+    fake: FakeDiscord, make_bot_settings: Callable[..., Settings]
+) -> None:
+    guild, *_ = build_world(fake)
+    dev = make_bot_settings(dev_guild_id=guild.id)
+    async with running_bot(dev, fake, first_poll=False):
+        assert command_names(fake.commands(guild.id)) >= EXPECTED_COMMANDS
+    guild_key = f"commands:{fake.application_id}:{guild.id}"
+    assert meta_value(dev.database_path, guild_key) is not None
+
+    production = make_bot_settings(database_path=dev.database_path)
+    assert production.dev_guild_id is None
+    async with running_bot(production, fake, first_poll=False):
+        pass
+    assert fake.commands(guild.id) == []  # no second copy of every command in that server
+    assert command_names(fake.commands()) >= EXPECTED_COMMANDS
+    assert meta_value(dev.database_path, guild_key) is None
+
+    syncs = fake.sync_count
+    async with running_bot(production, fake, first_poll=False) as bot:  # nothing left to clear or sync
+        assert bot.synced is False
+    assert fake.sync_count == syncs
+
+
 # ---- python -m bot sync ------------------------------------------------------------------------------------
 
 

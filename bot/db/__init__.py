@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -50,6 +51,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self.last_write_at = time.monotonic()  # when the last write transaction ended (the checkpointer's clock)
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
         self.meta = MetaRepository(self)
@@ -112,6 +114,19 @@ class Database:
                 raise
             else:
                 await self._writer.execute("COMMIT")
+            finally:
+                self.last_write_at = time.monotonic()
+
+    async def set_autocheckpoint(self, pages: int) -> None:
+        """SQLite's own checkpoint inside COMMIT once the WAL passes ``pages`` (0: never; bot.db.checkpoints)."""
+        async with self._write_lock:
+            await self._writer.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+
+    @asynccontextmanager
+    async def write_lock(self) -> AsyncIterator[None]:
+        """Hold off this process's writers (a TRUNCATE checkpoint would otherwise make them wait on SQLite)."""
+        async with self._write_lock:
+            yield
 
     # Every read runs and drains its statement in one call on aiosqlite's thread. All reads share one
     # connection, and while any statement on it is open SQLite keeps that connection's read snapshot: a read

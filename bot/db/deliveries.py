@@ -301,13 +301,29 @@ class DeliveryRepository:
             "UPDATE deliveries SET attempts = attempts + 1 WHERE batch = ? AND status = 'sending'", (batch,)
         )
 
-    async def mark_sent(self, conn: aiosqlite.Connection, batch: str, message_id: int, now: int) -> int:
+    async def mark_sent(
+        self, conn: aiosqlite.Connection, batch: str, message_id: int, now: int, *, thread_wanted: bool = False
+    ) -> int:
         async with conn.execute(
             "UPDATE deliveries SET status = 'sent', message_id = ?, sent_at = ?, next_attempt_at = NULL, "
-            "last_error = NULL, last_error_code = NULL WHERE batch = ? AND status = 'sending'",
-            (message_id, now, batch),
+            "last_error = NULL, last_error_code = NULL, thread_wanted = ? WHERE batch = ? AND status = 'sending'",
+            (message_id, now, int(thread_wanted), batch),
         ) as cursor:
             return cursor.rowcount
+
+    async def threads_wanted(self, limit: int = 500) -> list[tuple[int, int, str]]:
+        """Sent feed posts still without their thread: (channel id, message id, paper id)."""
+        rows = await self.db.fetchall(
+            "SELECT target_id, message_id, paper_id FROM deliveries "
+            "WHERE thread_wanted = 1 AND status = 'sent' AND message_id IS NOT NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [(int(row[0]), int(row[1]), str(row[2])) for row in rows]
+
+    async def thread_done(self, conn: aiosqlite.Connection, message_id: int) -> None:
+        await conn.execute(
+            "UPDATE deliveries SET thread_wanted = 0 WHERE message_id = ? AND thread_wanted = 1", (message_id,)
+        )
 
     async def retry_later(
         self, conn: aiosqlite.Connection, batch: str, at: float, error: str, code: int | None

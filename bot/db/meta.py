@@ -23,3 +23,12 @@ class MetaRepository:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    async def keys(self, prefix: str) -> list[str]:
+        rows = await self.db.fetchall(
+            "SELECT key FROM meta WHERE substr(key, 1, length(?)) = ? ORDER BY key", (prefix, prefix)
+        )
+        return [str(row[0]) for row in rows]
+
+    async def delete(self, conn: aiosqlite.Connection, key: str) -> None:
+        await conn.execute("DELETE FROM meta WHERE key = ?", (key,))

@@ -207,6 +207,12 @@ MIGRATIONS: list[str] = [
         expires_at  REAL    NOT NULL  -- unix seconds; after this another process may take the lease over
     );
     """,
+    """
+    -- A feed post that still needs its discussion thread: set with the post's 'sent', cleared once the thread
+    -- exists (or Discord refused it for good), so a crash between the two is repaired on the next start.
+    ALTER TABLE deliveries ADD COLUMN thread_wanted INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_thread_wanted ON deliveries (id) WHERE thread_wanted = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -71,6 +71,10 @@ class Dispatcher:
         self._wake.set()
 
     async def run_forever(self) -> None:
+        try:
+            await self.sender.recover_threads()
+        except Exception:
+            log.exception("starting missing threads failed; trying again on the next start")
         while not self._stopping:
             self._wake.clear()
             try:

@@ -36,6 +36,7 @@ NONCE_TRUST_SECONDS = 120  # Discord keeps nonces "a few minutes"; trust well un
 SEND_TIMEOUT = 30.0
 THREAD_ARCHIVE_MINUTES: Final = 1440  # one of the durations Discord accepts
 HISTORY_LIMIT = 50
+THREAD_EXISTS: Final = 160004  # "A thread has already been created for this message"
 
 
 class Sender:
@@ -95,6 +96,8 @@ class Sender:
                 found = await self._find_sent(messageable, ordered[0])
                 if found is not None:
                     await self._mark_sent(target, batch, found, ordered, recovered=True)
+                    if _wants_thread(target):
+                        await self._start_thread(target.target_id, found.id, ordered[0])
                     return True
             if not fresh:
                 async with self.db.transaction() as conn:
@@ -110,8 +113,8 @@ class Sender:
         except NETWORK_ERRORS as error:
             return await self.faults.handle(target, batch, error)
         await self._mark_sent(target, batch, message, ordered)
-        if target.feed is not None and target.feed.threads and target.feed.mode == "instant":
-            await self._start_thread(target, message, ordered[0])
+        if _wants_thread(target):
+            await self._start_thread(target.target_id, message.id, ordered[0])
         return True
 
     async def topic_names(self, batch: Batch) -> list[str]:
@@ -122,6 +125,20 @@ class Sender:
             if topic is not None:
                 names.append(topic.query)
         return names
+
+    async def recover_threads(self) -> int:
+        """Start the threads a crash (or a Discord failure) left out after their post was sent; how many tried."""
+        wanted = await self.db.deliveries.threads_wanted()
+        papers = await self.db.papers.get_many([paper_id for _, _, paper_id in wanted])
+        for channel_id, message_id, paper_id in wanted:
+            paper = papers.get(paper_id)
+            if paper is None:
+                async with self.db.transaction() as conn:
+                    await self.db.deliveries.thread_done(conn, message_id)
+                continue
+            log.info("starting the thread missing on message %s in channel %s", message_id, channel_id)
+            await self._start_thread(channel_id, message_id, paper)
+        return len(wanted)
 
     async def _messageable(self, target: Target) -> discord.PartialMessageable:
         if target.kind == "channel":
@@ -159,7 +176,9 @@ class Sender:
         recovered: bool = False,
     ) -> None:
         async with self.db.transaction() as conn:
-            await self.db.deliveries.mark_sent(conn, batch.nonce, message.id, int(self.now()))
+            await self.db.deliveries.mark_sent(
+                conn, batch.nonce, message.id, int(self.now()), thread_wanted=_wants_thread(target)
+            )
         self.stats["messages"] += 1
         self.stats["papers"] += len(papers)
         where = f"channel {target.target_id}" if target.kind == "channel" else f"user {target.target_id} by DM"
@@ -171,23 +190,34 @@ class Sender:
             ", found after a restart" if recovered else "",
         )
 
-    async def _start_thread(self, target: Target, message: discord.Message, paper: Paper) -> None:
+    async def _start_thread(self, channel_id: int, message_id: int, paper: Paper) -> None:
         try:
             await self.pacer.wait()
             await self.client.http.start_thread_with_message(
-                target.target_id,
-                message.id,
+                channel_id,
+                message_id,
                 name=thread_name(paper),
                 auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
         except discord.HTTPException as error:
-            # The post itself is delivered; a missing thread is worth a warning, not a retry loop.
-            log.warning(
-                "could not start a thread on message %s in channel %s: %s (code %s)",
-                message.id,
-                target.target_id,
-                error.text or error.status,
-                error.code,
-            )
+            if error.status >= 500:  # Discord's side: the next start tries again
+                log.warning("could not start a thread on message %s yet: %s; retried on restart", message_id, error)
+                return
+            if error.code != THREAD_EXISTS:
+                # The post itself is delivered; a refused thread is worth a warning, not a retry loop.
+                log.warning(
+                    "could not start a thread on message %s in channel %s: %s (code %s)",
+                    message_id,
+                    channel_id,
+                    error.text or error.status,
+                    error.code,
+                )
         except NETWORK_ERRORS as error:
-            log.warning("could not start a thread on message %s: %s", message.id, error)
+            log.warning("could not start a thread on message %s: %s; retried on restart", message_id, error)
+            return
+        async with self.db.transaction() as conn:
+            await self.db.deliveries.thread_done(conn, message_id)
+
+
+def _wants_thread(target: Target) -> bool:
+    return target.feed is not None and target.feed.threads and target.feed.mode == "instant"

@@ -70,6 +70,8 @@ def status_embed(report: Status) -> discord.Embed:
     embed = discord.Embed(title="paperbot status", colour=NEUTRAL)
     embed.add_field(name="Up since", value=when(report.started_at, "R") or "-", inline=True)
     embed.add_field(name="Papers stored", value=f"{report.papers:,}", inline=True)
+    if report.wal_bytes is not None:
+        embed.add_field(name="Write-ahead log", value=f"{report.wal_bytes / (1024 * 1024):,.1f} MiB", inline=True)
     next_poll = when(report.next_poll_at, "R") if report.next_poll_at else "not scheduled"
     embed.add_field(name="Next poll", value=f"{next_poll} ({every(report.poll_interval)})", inline=True)
     sources = fit_lines([source_line(state) for state in report.sources], FIELD_VALUE_MAX)
