@@ -87,7 +87,7 @@ async def _measure(ctx: Context, n_guilds: int, n_topics: int) -> dict[str, Any]
                 feeds.append(channels[0])
             members = [fake.add_member(guilds[n % n_guilds].id, f"m{n}") for n in range(n_topics)]
             settings = bot_settings(
-                Settings(  # type: ignore[call-arg]
+                Settings(
                     _env_file=None,
                     database_path=db_path,
                     hf_base_url=papers.base_url,
@@ -103,7 +103,7 @@ async def _measure(ctx: Context, n_guilds: int, n_topics: int) -> dict[str, Any]
             db = await Database.open(db_path)
             try:
                 for channel in feeds:
-                    await save_feed(db, FeedConfig(guild_id=channel.guild_id, channel_id=channel.id), None)
+                    await save_feed(db, FeedConfig(guild_id=int(channel.guild_id or 0), channel_id=channel.id), None)
                 for n, member in enumerate(members):
                     await subscribe(db, member.id, f"ceilingword{n % 997} study{n % 13}")
             finally:

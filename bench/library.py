@@ -86,7 +86,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
 
     filtered_summary = latency_summary(filtered)
     naive_summary = latency_summary(naive)
-    metrics = {
+    metrics: dict[str, Any] = {
         "save": latency_summary(save_ms),
         "list_first_page": latency_summary(first_page),
         "list_filtered": filtered_summary,

@@ -57,7 +57,7 @@ def gain(paper: Paper, grades: dict[str, int]) -> int:
 
 def ndcg(gains: list[int], ideal: list[int]) -> float:
     def dcg(values: list[int]) -> float:
-        return sum((2**value - 1) / math.log2(rank + 2) for rank, value in enumerate(values[:K]))
+        return float(sum((2**value - 1) / math.log2(rank + 2) for rank, value in enumerate(values[:K])))
 
     best = dcg(sorted(ideal, reverse=True))
     return dcg(gains) / best if best else 0.0
@@ -82,9 +82,9 @@ async def _readings(db: Database, text: str, semantic: SemanticSearch | None) ->
                 semantic=semantic,
                 filters=SearchFilters(),
                 sort="relevance",
-                fusion=method,  # type: ignore[arg-type]
+                fusion=method,
             )
-            out[method] = await db.papers.by_pks(pks[:K])
+            out[method] = await db.papers.in_order(pks[:K])
     return out
 
 

@@ -50,7 +50,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
     try:
         async with FakeDiscord(rate_limits=RateLimits.off()) as fake:
             guild, general, _news, _admin, member = build_world(fake)
-            base = Settings(  # type: ignore[call-arg]
+            base = Settings(
                 _env_file=None,
                 database_path=db_path,
                 hf_base_url=papers.base_url,

@@ -25,8 +25,8 @@ from bot.db import Database, DatabaseError
 from bot.db.checkpoints import Checkpointer
 from bot.delivery.dispatcher import Dispatcher
 from bot.errors import UserError
-from bot.looplag import LoopMonitor
 from bot.interactions import send_private
+from bot.looplag import LoopMonitor
 from bot.plans import PlanBuilder
 from bot.poller import Poller, build_http, build_sources
 from bot.semantic import Semantic

@@ -207,7 +207,10 @@ async def _related(settings: Settings, args: argparse.Namespace) -> int:
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
     source = {"huggingface": Source.HF, "arxiv": Source.ARXIV}.get(args.source or "")
     db = await Database.open(settings.database_path)
+    # Questions that no page of papers fully matches are ranked by meaning too (when the model is there).
+    semantic = Semantic(db, model_dir=settings.semantic_model_dir, enabled=settings.semantic_enabled)
     try:
+        await semantic.load()
         try:
             page = await search(
                 db,
@@ -217,11 +220,13 @@ async def _search(settings: Settings, args: argparse.Namespace) -> int:
                 min_upvotes=args.min_upvotes,
                 source=source,
                 per_page=args.limit,
+                semantic=semantic,
             )
         except UserError as error:
             raise UsageError(str(error).replace("`", "")) from None
         archive_empty = not page.papers and await db.papers.count() == 0
     finally:
+        semantic.close()
         await db.close()
     if args.json:
         print(

@@ -121,12 +121,12 @@ async def related(db: Database, semantic: SemanticIndex | None, paper: Paper, *,
             log.exception("semantic related papers failed for %s; falling back to title words", paper.id)
             nearest = []
         if nearest:
-            by_pk = await db.papers.get_by_pks([pk for pk, _ in nearest])
+            by_pk = await db.papers.by_pks([pk for pk, _ in nearest])
             papers = [by_pk[pk] for pk, _ in nearest if pk in by_pk and by_pk[pk].id != paper.id]
             if papers:
                 return Related(paper, papers[:k], "semantic", semantic_off=False)
     query = title_query(paper)
-    papers: list[Paper] = []
+    papers = []
     if query is not None:
         found = await db.papers.search(query.fts(), limit=k + 1)
         papers = [other for other in found if other.id != paper.id][:k]

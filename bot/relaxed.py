@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -27,7 +27,7 @@ MAX_RARE_WORDS = 6  # the rarest words of a question carry its topic
 LEXICAL_CANDIDATES = 200
 SEMANTIC_CANDIDATES = 100
 RANKING_LIMIT = 100  # the most results a relaxed search pages over (20 pages of 5)
-SIMILARITY_FLOOR = 0.30  # cosine below which a neighbour alone is not a match (bot.semantic's floor once merged)
+SIMILARITY_FLOOR = 0.25  # cosine below which a neighbour alone is no match (bot.semantic.SIMILARITY_FLOOR)
 RRF_K = 60  # the usual reciprocal-rank constant (Cormack et al. 2009)
 BLEND_LEXICAL_WEIGHT = 0.4
 CACHE_ENTRIES = 128
@@ -192,7 +192,7 @@ class SemanticSearch(Protocol):
     async def encode_query(self, text: str) -> Any: ...
 
     async def nearest(
-        self, vector: Any, k: int, within: Sequence[int] | None = None, exclude: Sequence[int] = ()
+        self, vector: Any, k: int, *, within: Collection[int] | None = None, exclude: Collection[int] = ()
     ) -> list[tuple[int, float]]: ...
 
 

@@ -96,7 +96,7 @@ async def _relaxed_page(
     # When relaxing adds nothing, ``pks`` is exactly the strict answer in the strict order (score, then
     # newest pk; the sorts break ties the same way), so it is served from here without a second search.
     start = page * per_page
-    papers = await db.papers.by_pks(pks[start : start + per_page])
+    papers = await db.papers.in_order(pks[start : start + per_page])
     return SearchPage(
         query=parsed,
         papers=papers,

@@ -37,7 +37,7 @@ def require_manage_server(interaction: discord.Interaction) -> None:
 
 def lacks_history(channel: discord.abc.GuildChannel) -> bool:
     """Crash recovery reads the channel's recent messages to find posts it made but did not record."""
-    me = channel.guild.me
+    me: discord.Member | None = channel.guild.me  # typed as always there; not before the guild is cached
     return me is not None and not channel.permissions_for(me).read_message_history
 
 

@@ -161,7 +161,7 @@ class Library(commands.Cog):
         user_id = interaction.user.id
         first = await library.list_page(self.bot.db, user_id, query=query, per_page=PER_PAGE)
         if not first.papers:
-            message = text.nothing_matches(query) if first.query and first.total else text.EMPTY_LIBRARY
+            message = text.nothing_matches(query or "") if first.query and first.total else text.EMPTY_LIBRARY
             await send(interaction, content=message, ephemeral=True, allowed_mentions=NONE)
             return
 

@@ -80,6 +80,7 @@ class Papers(commands.Cog):
                 source=source_flag,
                 page=page,
                 per_page=PER_PAGE,
+                semantic=self.bot.semantic,
             )
 
         async def fetch(page: int) -> tuple[discord.Embed, bool]:

@@ -157,7 +157,9 @@ async def test_library_list_export_and_remove(world: World) -> None:
     export = only(await world.run("library export"))
     (attachment,) = export.attachments
     assert attachment["filename"] == "paperbot-library.bib"
-    parsed = bibtexparser.parse_string(world.fake.attachment_data(attachment).decode("utf-8"))
+    parsed = bibtexparser.parse_string(  # type: ignore[attr-defined]  # re-exported without __all__
+        world.fake.attachment_data(attachment).decode("utf-8")
+    )
     assert parsed.failed_blocks == []
     assert sorted(entry.fields_dict["eprint"].value for entry in parsed.entries) == sorted(ids)
     for fmt, name in (("markdown", "paperbot-library.md"), ("csv", "paperbot-library.csv")):
@@ -189,7 +191,7 @@ class FakeSemantic:
 async def test_related_uses_the_semantic_index_and_each_result_can_be_saved(world: World) -> None:
     rows = await world.bot.db.fetchall("SELECT pk, arxiv_id, title FROM papers ORDER BY pk LIMIT 4")
     source, *near = rows
-    world.bot.semantic = FakeSemantic({source["arxiv_id"]: [(row["pk"], 0.9) for row in near]})  # type: ignore[attr-defined]
+    world.bot.semantic = FakeSemantic({source["arxiv_id"]: [(row["pk"], 0.9) for row in near]})  # type: ignore[assignment]  # a stand-in index
     answer = only(await world.run("related", {"paper": source["arxiv_id"]}))
     assert answer.ephemeral
     description = answer.embeds[0]["description"]

@@ -92,7 +92,8 @@ async def test_mydata_export_then_delete_and_no_second_dm_after_subscribing_agai
     # Subscribing again, to a topic the sent paper only matches after Hugging Face edits its abstract.
     world.fake.open_dms(world.member)
     await world.run("subscribe", {"topic": "manipulation"})
-    for listed in world.papers.hf_days[today().isoformat()]:  # type: ignore[union-attr]
+    days: Any = world.papers.hf_days
+    for listed in days[today().isoformat()]:
         if listed["paper"]["id"] == sent:
             listed["paper"]["summary"] = listed["summary"] = "Dexterous manipulation with diffusion policies."
     await world.bot.poller.poll_once()

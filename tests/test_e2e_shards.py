@@ -82,7 +82,7 @@ async def test_two_processes_with_two_shards_each_serve_every_feed_once_and_poll
     reader = fake.add_member(guilds[3].id, "reader")  # a server on the second process's shard
     base = bot_settings(make_settings(poll_interval_seconds=POLL_SECONDS), fake, poller_lease_seconds=3)
     halves = [
-        Settings(_env_file=None, **(base.model_dump() | {"shard_count": SHARDS, "shard_ids": ids}))  # type: ignore[call-arg]
+        Settings(_env_file=None, **(base.model_dump() | {"shard_count": SHARDS, "shard_ids": ids}))
         for ids in ([0, 1], [2, 3])
     ]
     db_path = base.database_path

@@ -10,6 +10,7 @@ import bibtexparser
 from bibtexparser.middlewares import LatexDecodingMiddleware
 
 from bot.db.library import SavedPaper
+from bot.models import Paper
 from bot.render.export import bibtex, citation_keys, export
 from testing.factories import make_paper
 
@@ -34,14 +35,16 @@ AWKWARD = [
 ]
 
 
-def _saved(papers: list) -> list[SavedPaper]:
+def _saved(papers: list[Paper]) -> list[SavedPaper]:
     return [SavedPaper(n, paper, datetime(2026, 1, 1, tzinfo=UTC)) for n, paper in enumerate(papers)]
 
 
 def test_bibtex_parses_and_every_field_round_trips() -> None:
     name, data = export(_saved(AWKWARD), "bibtex")
     assert name == "paperbot-library.bib"
-    library = bibtexparser.parse_string(data.decode("utf-8"), append_middleware=[LatexDecodingMiddleware()])
+    library = bibtexparser.parse_string(  # type: ignore[attr-defined]  # re-exported without __all__
+        data.decode("utf-8"), append_middleware=[LatexDecodingMiddleware()]
+    )
     assert library.failed_blocks == []
     assert len(library.entries) == len(AWKWARD)
     assert len({entry.key for entry in library.entries}) == len(AWKWARD)

@@ -230,7 +230,7 @@ async def test_failing_since_is_the_first_failure_of_the_run(
 
     serve_day.fail_always("daily_papers", Fault(status=500))
     poller, http = poller_for(db, make_settings(http_retries=0), clock)
-    async with http:  # type: ignore[attr-defined]
+    async with http:
         first = clock.now
         await poller.poll_once()
         clock.advance(3600)

@@ -267,3 +267,11 @@ async def test_relevance_ranks_within_the_newest_window_of_a_common_word(
     assert set(await ids(corpus_db, "diffusion", per_page=5)) == {"2603.20003", "2603.20004", "2603.20005"}
     # Filters keep the full ranking (a window could hide every paper that passes them).
     assert "2603.10004" in await ids(corpus_db, "diffusion", per_page=5, min_upvotes=10)
+
+
+def test_the_relaxed_reading_uses_the_semantic_index_floor() -> None:
+    # The floor is measured with the model (bot/semantic); the search must not drift from it.
+    from bot import relaxed
+    from bot.semantic import SIMILARITY_FLOOR
+
+    assert relaxed.SIMILARITY_FLOOR == SIMILARITY_FLOOR

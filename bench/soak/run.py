@@ -4,6 +4,7 @@ polling every second, with papers streaming in, feeds and topics churning, rando
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 import time
 from collections.abc import Callable
@@ -56,7 +57,7 @@ class Soak:
                 self.admin = fake.add_member(guild.id, "admin", permissions=MANAGE_GUILD)
                 self.readers = {topic: fake.add_member(guild.id, f"reader-{topic}") for topic in TOPICS}
                 self.churner = fake.add_member(guild.id, "churner")
-                base = Settings(  # type: ignore[call-arg]
+                base = Settings(
                     _env_file=None,
                     database_path=self.db_path,
                     hf_base_url=papers.base_url,
@@ -88,6 +89,9 @@ class Soak:
         """Poll cycles so far: one Hugging Face daily-list request each (HF_LOOKBACK_DAYS=1, no retries)."""
         return self.papers.count("/api/daily_papers")
 
+    def _polled_since(self, before: int) -> bool:
+        return self.polls() > before
+
     async def _start(self) -> None:
         identified = self.fake.identify_count
         self.process = await proc.start(self.settings, self.folder, self.log_path)
@@ -110,7 +114,9 @@ class Soak:
         done = 0
         while done < self.plan.polls:
             before = self.polls()
-            await self.fake.wait_for(lambda b=before: self.polls() > b, timeout=POLL_WAIT_S, message="a poll")
+            await self.fake.wait_for(
+                functools.partial(self._polled_since, before), timeout=POLL_WAIT_S, message="a poll"
+            )
             done += 1
             self._read_lag()
             if done % self.plan.publish_every == 0:

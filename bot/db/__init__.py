@@ -20,8 +20,8 @@ import aiosqlite
 from bot.db.deliveries import DeliveryRepository
 from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
-from bot.db.library import LibraryRepository
 from bot.db.leases import LeaseRepository
+from bot.db.library import LibraryRepository
 from bot.db.meta import MetaRepository
 from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.db.papers import PaperRepository
@@ -173,7 +173,8 @@ async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:
             if conn.in_transaction:
                 await conn.execute("ROLLBACK")
             await conn.execute("DROP TABLE IF EXISTS temp.migration_guard")
-            current = (await (await conn.execute("PRAGMA user_version")).fetchone())[0]
+            version_row = await (await conn.execute("PRAGMA user_version")).fetchone()
+            current = 0 if version_row is None else int(version_row[0])
             if current >= number:
                 log.info("another process migrated %s to schema version %d first", path, current)
                 continue

@@ -12,6 +12,7 @@ out) → ``sent`` (with the Discord message id) | ``failed`` (a permanent error,
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -38,4 +38,5 @@ class LeaseRepository:
         await conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     async def holder(self, name: str, *, now: float) -> str | None:
-        return await self.db.fetchval("SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, now))
+        holder = await self.db.fetchval("SELECT holder FROM leases WHERE name = ? AND expires_at > ?", (name, now))
+        return None if holder is None else str(holder)

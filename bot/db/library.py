@@ -64,7 +64,7 @@ class LibraryRepository:
     async def delete_user(self, conn: aiosqlite.Connection, user_id: int) -> int:
         """Remove a member's whole library (``/mydata delete``); how many papers it held."""
         async with conn.execute("DELETE FROM library WHERE user_id = ? RETURNING paper_pk", (user_id,)) as cursor:
-            return len(await cursor.fetchall())
+            return len(list(await cursor.fetchall()))
 
     async def count_in(self, conn: aiosqlite.Connection, user_id: int) -> int:
         """The library's size as the caller's transaction sees it (the limit check before a save)."""

@@ -271,14 +271,6 @@ class PaperRepository:
         )
         return [from_row(row) for row in rows]
 
-    async def get_by_pks(self, pks: Sequence[int]) -> dict[int, Paper]:
-        """Papers by archive key (what the semantic index returns)."""
-        rows = await self.db.fetchall(
-            f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.pk IN (SELECT value FROM json_each(?))",
-            (json.dumps([int(pk) for pk in pks]),),
-        )
-        return {int(row["pk"]): from_row(row) for row in rows}
-
     async def timeline(self, paper_id: str) -> tuple[int, int] | None:
         """(when the paper counts as recent, when we first saw it), epoch seconds; None when not archived.
 
@@ -363,11 +355,7 @@ class PaperRepository:
         )
         return {int(row[0]): (int(row[1]), int(row[2])) for row in rows}
 
-    async def by_pks(self, pks: Sequence[int]) -> list[Paper]:
-        """Papers in the order of ``pks`` (a page of a ranking computed elsewhere)."""
-        rows = await self.db.fetchall(
-            f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.pk IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(pks)),),
-        )
-        found = {int(row["pk"]): from_row(row) for row in rows}
+    async def in_order(self, pks: Sequence[int]) -> list[Paper]:
+        """Papers in the order of ``pks`` (a page of a ranking computed elsewhere); missing ones left out."""
+        found = await self.by_pks(pks)
         return [found[pk] for pk in pks if pk in found]

@@ -139,9 +139,9 @@ class QueryRepository:
                 "INSERT INTO queries (canonical, fts, plan) VALUES (?, ?, ?) RETURNING id",
                 (canonical, query.fts(), json.dumps(plan, separators=(",", ":"))),
             ) as cursor:
-                row = await cursor.fetchone()
-            assert row is not None
-            ids[canonical] = query_id = int(row[0])
+                inserted = await cursor.fetchone()
+            assert inserted is not None
+            ids[canonical] = query_id = int(inserted[0])
             await conn.executemany(
                 "INSERT OR IGNORE INTO query_anchors (stem, query_id) VALUES (?, ?)", [(s, query_id) for s in anchors]
             )

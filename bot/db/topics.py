@@ -75,4 +75,4 @@ class TopicRepository:
 
     async def remove_all(self, conn: aiosqlite.Connection, user_id: int) -> int:
         async with conn.execute("DELETE FROM topics WHERE user_id = ? RETURNING id", (user_id,)) as cursor:
-            return len(await cursor.fetchall())
+            return len(list(await cursor.fetchall()))

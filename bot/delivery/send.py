@@ -105,9 +105,11 @@ class Sender:
             embeds = [paper_card(ordered[0])] if header is None else paper_embeds(ordered)
             await self.pacer.wait()
             async with asyncio.timeout(SEND_TIMEOUT):
-                message = await messageable.send(
-                    content=header, embeds=embeds, nonce=batch.nonce, view=paper_buttons(ordered[: len(embeds)])
-                )
+                view = paper_buttons(ordered[: len(embeds)])
+                if view is None:
+                    message = await messageable.send(content=header, embeds=embeds, nonce=batch.nonce)
+                else:
+                    message = await messageable.send(content=header, embeds=embeds, nonce=batch.nonce, view=view)
         except discord.HTTPException as error:
             return await self.faults.handle(target, batch, error)
         except NETWORK_ERRORS as error:

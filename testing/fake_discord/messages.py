@@ -69,7 +69,7 @@ class Messages(Events):
 
     def attachment_data(self, attachment: dict[str, Any]) -> bytes:
         """The bytes the bot uploaded as ``attachment`` (one of a message's ``attachments``)."""
-        return self.__dict__.get("_attachment_data", {})[attachment["id"]]
+        return self._attachment_data[attachment["id"]]
 
     def attachment_bytes(self, message: FakeMessage, filename: str) -> bytes:
         """The uploaded content of ``message``'s attachment called ``filename`` (KeyError when absent)."""
