@@ -37,13 +37,43 @@ LAYERS: list[tuple[str, list[str]]] = [
     # Services: what a command or the poller asks for, one module each.
     (
         "services",
-        ["bot.archive", "bot.search", "bot.lookup", "bot.feeds", "bot.subscriptions", "bot.status", "bot.poller"],
+        [
+            "bot.archive",
+            "bot.search",
+            "bot.relaxed",
+            "bot.lookup",
+            "bot.feeds",
+            "bot.subscriptions",
+            "bot.status",
+            "bot.poller",
+            "bot.plans",
+            "bot.semantic",
+            "bot.related",
+            "bot.library",
+            "bot.mydata",
+            "bot.lease",
+            "bot.looplag",
+            "bot.health",
+        ],
     ),
     # Sending the outbox to Discord.
     ("dispatch", ["bot.delivery.plan", "bot.delivery.send", "bot.delivery.faults", "bot.delivery.batches"]),
     ("dispatcher", ["bot.delivery.dispatcher"]),
+    # Why a paper was or wasn't delivered: reads the outbox's own planning rules.
+    ("explanations", ["bot.explain"]),
     # Rendering the services' results, and the persistent views built from them.
-    ("service rendering", ["bot.render.feeds", "bot.render.search", "bot.render.status", "bot.render.topics"]),
+    (
+        "service rendering",
+        [
+            "bot.render.feeds",
+            "bot.render.search",
+            "bot.render.status",
+            "bot.render.topics",
+            "bot.render.why",
+            "bot.render.mydata",
+            "bot.render.actions",
+        ],
+    ),
     ("views", ["bot.views"]),
     ("application", ["bot.app"]),
     ("command line", ["bot.cli", "bot.__main__"]),
