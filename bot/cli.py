@@ -207,21 +207,21 @@ async def _related(settings: Settings, args: argparse.Namespace) -> int:
 async def _search(settings: Settings, args: argparse.Namespace) -> int:
     source = {"huggingface": Source.HF, "arxiv": Source.ARXIV}.get(args.source or "")
     db = await Database.open(settings.database_path)
-    # Questions that no page of papers fully matches are ranked by meaning too (when the model is there).
+    # Questions that no page of papers fully matches are ranked by meaning too; the model is loaded only for
+    # those (a keyword search stays instant).
     semantic = Semantic(db, model_dir=settings.semantic_model_dir, enabled=settings.semantic_enabled)
     try:
-        await semantic.load()
         try:
-            page = await search(
-                db,
-                args.query,
-                sort=args.sort,
-                since=args.since,
-                min_upvotes=args.min_upvotes,
-                source=source,
-                per_page=args.limit,
-                semantic=semantic,
-            )
+            options: dict[str, Any] = {
+                "sort": args.sort,
+                "since": args.since,
+                "min_upvotes": args.min_upvotes,
+                "source": source,
+                "per_page": args.limit,
+            }
+            page = await search(db, args.query, **options)
+            if page.relaxed and await semantic.load():
+                page = await search(db, args.query, **options, semantic=semantic)
         except UserError as error:
             raise UsageError(str(error).replace("`", "")) from None
         archive_empty = not page.papers and await db.papers.count() == 0

@@ -29,11 +29,16 @@ async def export(db: Database, user_id: int, *, now: int | None = None) -> dict[
     topics = await db.topics.for_user(user_id)
     state = await db.users.state(user_id)
     history = await db.deliveries.user_history(user_id, now - HISTORY_DAYS * DAY)
+    saved = await db.library.all_saved(user_id)
     return {
         "user_id": str(user_id),
         "exported_at": _iso(now),
         "topics": [
             {"id": topic.id, "query": topic.query, "created_at": topic.created_at.isoformat()} for topic in topics
+        ],
+        "library": [
+            {"paper_id": item.paper.id, "title": item.paper.title, "saved_at": item.saved_at.isoformat()}
+            for item in saved
         ],
         "direct_messages": {
             "dm_channel_id": None if state is None or state.dm_channel_id is None else str(state.dm_channel_id),
@@ -67,20 +72,22 @@ class Removed:
     pending_dms: int
     history: int
     kept: int
+    library: int = 0  # saved papers (Save button, /library)
 
     @property
     def anything(self) -> bool:
-        return bool(self.topics or self.dm_state or self.pending_dms or self.history)
+        return bool(self.topics or self.dm_state or self.pending_dms or self.history or self.library)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 async def delete(db: Database, user_id: int, *, now: int | None = None) -> Removed:
-    """Remove the member's topics, DM state, pending DMs and delivery history, in one transaction."""
+    """Remove the member's topics, library, DM state, pending DMs and delivery history, in one transaction."""
     now = int(time.time()) if now is None else now
     async with db.transaction() as conn:
         topics = await db.topics.remove_all(conn, user_id)
+        saved = await db.library.delete_user(conn, user_id)
         dm_state = await db.users.remove(conn, user_id)
         forgotten = await db.deliveries.forget_user(conn, user_id, recent_since=now - ELIGIBLE_MAX_DAYS * DAY)
         await db.queries.collect_garbage(conn)
@@ -90,4 +97,5 @@ async def delete(db: Database, user_id: int, *, now: int | None = None) -> Remov
         pending_dms=forgotten.pending,
         history=forgotten.history,
         kept=forgotten.kept,
+        library=saved,
     )

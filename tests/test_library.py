@@ -120,3 +120,19 @@ async def test_a_failing_semantic_index_falls_back_to_title_words(db: Database) 
     result = await related(db, BrokenIndex(), paper)
     assert result.method == "lexical" and not result.semantic_off
     assert [found.id for found in result.papers] == ["2603.00002"]
+
+
+async def test_mydata_exports_and_deletes_the_library(db: Database) -> None:
+    from bot import mydata
+    from bot.render import mydata as mydata_text
+
+    await archive.store(db, [make_paper("2603.00001", "First"), make_paper("2603.00002", "Second")])
+    await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]  # never asked: in the archive
+    await library.save(db, NoHF(), USER + 1, "2603.00002")  # type: ignore[arg-type]  # never asked: in the archive
+    document = await mydata.export(db, USER)
+    assert [item["paper_id"] for item in document["library"]] == ["2603.00001"]
+    removed = await mydata.delete(db, USER)
+    assert removed.library == 1 and removed.anything
+    assert "1 saved paper" in mydata_text.removed(removed)
+    assert await db.library.count(USER) == 0
+    assert await db.library.count(USER + 1) == 1  # another member's library is untouched
