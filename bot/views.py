@@ -120,7 +120,8 @@ class Confirm(discord.ui.View):
             await send_private(interaction, self.already)
             return False
         self.used = True
-        self.stop()
+        # Not stop(): the view stays registered until its timeout, so a second press reaches it (and is told
+        # it was used) instead of bot.buttons' catch-all, which would call it a button from an older version.
         return True
 
     @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger)

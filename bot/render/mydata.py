@@ -25,10 +25,10 @@ def removed(result: Removed) -> str:
         return "🗑️ I had nothing stored about you, so there was nothing to delete."
     parts = [
         plural(result.topics, "topic"),
-        plural(result.library, "saved paper"),
         "your DM settings" if result.dm_state else "no DM settings",
         plural(result.pending_dms, "pending DM paper"),
         plural(result.history, "delivery record"),
+        plural(result.library, "saved paper"),
     ]
     text = "🗑️ Deleted " + ", ".join(parts) + "."
     if result.kept:
