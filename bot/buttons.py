@@ -78,7 +78,7 @@ class _PaperButton:
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> Any:
-        return cls(match["id"])  # type: ignore[call-arg]
+        return cls(match["id"])  # type: ignore[call-arg]  # DynamicItem subclasses take the id, not the base signature
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         actions = _actions(interaction)

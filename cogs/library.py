@@ -203,7 +203,7 @@ class Library(commands.Cog):
             raise UserError(text.empty_export())
         await defer(interaction, ephemeral=True)
         # Rendering 2,000 entries takes a few hundred ms (bench/library.py): keep it off the event loop.
-        name, data = await asyncio.to_thread(export, saved, format)  # type: ignore[arg-type]
+        name, data = await asyncio.to_thread(export, saved, format)  # type: ignore[arg-type]  # the choices are export formats
         if len(data) > MAX_FILE_BYTES:
             raise UserError(text.export_too_big(len(data), MAX_FILE_BYTES))
         await send(

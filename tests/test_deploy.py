@@ -75,7 +75,7 @@ def test_compose_file_uses_the_env_file_a_volume_and_restarts() -> None:
 
 def unit() -> configparser.ConfigParser:
     parser = configparser.ConfigParser(strict=False, interpolation=None)
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep the unit file keys case-sensitive
     parser.read(ROOT / "deploy" / "paperbot.service", encoding="utf-8")
     return parser
 

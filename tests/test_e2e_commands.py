@@ -595,8 +595,8 @@ async def test_feed_add_says_when_read_message_history_is_missing(world: World) 
 
     def cached_without_history() -> bool:
         cached = world.bot.get_channel(channel.id)
-        me = cached.guild.me if cached is not None else None  # type: ignore[union-attr]
-        return me is not None and not cached.permissions_for(me).read_message_history  # type: ignore[union-attr]
+        me = cached.guild.me if cached is not None else None  # type: ignore[union-attr]  # the stand-in channel is cached in these tests
+        return me is not None and not cached.permissions_for(me).read_message_history  # type: ignore[union-attr]  # the stand-in channel is cached in these tests
 
     await world.fake.wait_for(cached_without_history, timeout=5, message="the bot saw the channel update")
     inter = await world.run("feed add", {"channel": channel}, user=world.admin)

@@ -108,14 +108,14 @@ async def test_mydata_delete_cancel_and_nothing_stored(world: World) -> None:
     (prompt,) = inter.visible
     pressed = await world.fake.click(prompt, button(prompt, "Cancel"), user=world.member)
     await pressed.wait_done(timeout=10)
-    assert world.fake.message_by_id(prompt.id).content == "Nothing was deleted."  # type: ignore[union-attr]
+    assert world.fake.message_by_id(prompt.id).content == "Nothing was deleted."  # type: ignore[union-attr]  # the prompt message exists in the stand-in
     assert [topic.query for topic in await world.bot.db.topics.for_user(world.member.id)] == ["robots"]
 
     inter = await world.run("mydata delete", user=world.admin)
     (prompt,) = inter.visible
     pressed = await world.fake.click(prompt, button(prompt, "Delete my data"), user=world.admin)
     await pressed.wait_done(timeout=10)
-    assert "nothing stored about you" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]
+    assert "nothing stored about you" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]  # the prompt message exists in the stand-in
 
 
 async def test_mydata_delete_pressed_twice_quickly_deletes_once_and_says_so(world: World) -> None:
@@ -129,4 +129,4 @@ async def test_mydata_delete_pressed_twice_quickly_deletes_once_and_says_so(worl
     await second.wait_done(timeout=10)
     answers = [message.content for message in second.visible]
     assert any("already used" in text for text in answers), answers
-    assert "Deleted 1 topic" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]
+    assert "Deleted 1 topic" in world.fake.message_by_id(prompt.id).content  # type: ignore[union-attr]  # the prompt message exists in the stand-in

@@ -23,11 +23,11 @@ class NoHF:
 
 async def test_save_counts_and_a_second_save_is_already(db: Database) -> None:
     await archive.store(db, [make_paper("2603.00001", "First"), make_paper("2603.00002", "Second")])
-    first = await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]
+    first = await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert (first.outcome, first.count) == (Outcome.SAVED, 1)
-    again = await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]
+    again = await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert (again.outcome, again.count) == (Outcome.ALREADY, 1)
-    second = await library.save(db, NoHF(), USER, "2603.00002")  # type: ignore[arg-type]
+    second = await library.save(db, NoHF(), USER, "2603.00002")  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert second.count == 2
     assert await library.is_saved(db, USER, "2603.00002")
     assert not await library.is_saved(db, USER + 1, "2603.00002")
@@ -35,18 +35,18 @@ async def test_save_counts_and_a_second_save_is_already(db: Database) -> None:
 
 async def test_concurrent_saves_of_one_paper_make_one_row(db: Database) -> None:
     await archive.store(db, [make_paper("2603.00001", "First")])
-    results = await asyncio.gather(*(library.save(db, NoHF(), USER, "2603.00001") for _ in range(5)))  # type: ignore[arg-type]
+    results = await asyncio.gather(*(library.save(db, NoHF(), USER, "2603.00001") for _ in range(5)))  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert sorted(result.outcome.value for result in results) == ["already"] * 4 + ["saved"]
     assert await db.library.count(USER) == 1
 
 
 async def test_the_limit_refuses_new_papers_but_not_saved_ones(db: Database) -> None:
     await archive.store(db, [make_paper(f"2603.0000{n}", f"Paper {n}") for n in range(1, 4)])
-    await library.save(db, NoHF(), USER, "2603.00001", limit=2)  # type: ignore[arg-type]
-    await library.save(db, NoHF(), USER, "2603.00002", limit=2)  # type: ignore[arg-type]
-    full = await library.save(db, NoHF(), USER, "2603.00003", limit=2)  # type: ignore[arg-type]
+    await library.save(db, NoHF(), USER, "2603.00001", limit=2)  # type: ignore[arg-type]  # a stand-in HF client that is never asked
+    await library.save(db, NoHF(), USER, "2603.00002", limit=2)  # type: ignore[arg-type]  # a stand-in HF client that is never asked
+    full = await library.save(db, NoHF(), USER, "2603.00003", limit=2)  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert (full.outcome, full.count) == (Outcome.FULL, 2)
-    again = await library.save(db, NoHF(), USER, "2603.00001", limit=2)  # type: ignore[arg-type]
+    again = await library.save(db, NoHF(), USER, "2603.00001", limit=2)  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert again.outcome is Outcome.ALREADY
     assert await db.library.count(USER) == 2
 
@@ -74,7 +74,7 @@ async def test_list_is_newest_first_filtered_by_words_and_paged(db: Database) ->
 
 async def test_remove_and_autocomplete(db: Database) -> None:
     await archive.store(db, [make_paper("2603.00001", "100% Sparse_attention")])
-    await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]
+    await library.save(db, NoHF(), USER, "2603.00001")  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     assert await db.library.complete(USER, "sparse_att") == [("2603.00001", "100% Sparse_attention")]
     assert await db.library.complete(USER, "_x") == []
     assert await db.library.complete(USER + 1, "") == []
@@ -87,7 +87,7 @@ async def test_remove_and_autocomplete(db: Database) -> None:
 async def test_deleting_a_member_and_a_paper_empties_the_rows(db: Database) -> None:
     await archive.store(db, [make_paper("2603.00001", "One"), make_paper("2603.00002", "Two")])
     for paper_id in ("2603.00001", "2603.00002"):
-        await library.save(db, NoHF(), USER, paper_id)  # type: ignore[arg-type]
+        await library.save(db, NoHF(), USER, paper_id)  # type: ignore[arg-type]  # a stand-in HF client that is never asked
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM papers WHERE arxiv_id = '2603.00001'")
     assert [saved.paper.id for saved in await db.library.all_saved(USER)] == ["2603.00002"]
