@@ -75,7 +75,7 @@ class Messages(Events):
         """The uploaded content of ``message``'s attachment called ``filename`` (KeyError when absent)."""
         for attachment in message.attachments:
             if attachment["filename"] == filename:
-                return self._attachment_data[attachment["id"]]
+                return self.attachment_data(attachment)
         raise KeyError(f"message {message.id} has no attachment {filename!r}")
 
     def _apply_files(
