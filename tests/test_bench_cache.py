@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.corpus import CorpusSpec, Vocabulary, cache_key
+from bot.db.migrations import SCHEMA_VERSION
 
 
 def test_cache_key_differs_between_fallback_and_fixture_vocabularies(tmp_path: Path) -> None:
@@ -29,7 +30,7 @@ def test_a_corpus_from_an_earlier_schema_is_migrated_not_rebuilt(tmp_path: Path)
     built = corpus.ensure_corpus(spec, tmp_path / "a", vocabulary)
     assert not built.reused
     # Pose as the same corpus saved one schema ago with the then-unchanged migrations.
-    older = corpus.SCHEMA_VERSION - 1
+    older = SCHEMA_VERSION - 1
     name = _older_name(built.key, older, corpus._schema_hash(older))
     cache = tmp_path / "b"
     cache.mkdir()
@@ -49,7 +50,7 @@ def test_a_corpus_whose_old_migrations_were_edited_is_rebuilt(tmp_path: Path) ->
     spec = CorpusSpec(scale="small", papers=30, topics=3, seed=7, build_batch=10)
     vocabulary = Vocabulary.load()
     built = corpus.ensure_corpus(spec, tmp_path / "a", vocabulary)
-    name = _older_name(built.key, corpus.SCHEMA_VERSION - 1, "00000000")
+    name = _older_name(built.key, SCHEMA_VERSION - 1, "00000000")
     cache = tmp_path / "b"
     cache.mkdir()
     built.path.rename(cache / f"{name}.db")
