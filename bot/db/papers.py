@@ -359,3 +359,17 @@ class PaperRepository:
         """Papers in the order of ``pks`` (a page of a ranking computed elsewhere); missing ones left out."""
         found = await self.by_pks(pks)
         return [found[pk] for pk in pks if pk in found]
+
+    async def allowed_pks(self, filters: SearchFilters, cap: int) -> list[int] | None:
+        """Every paper the filters allow, or None when more than ``cap`` do (a loose filter: callers over-fetch).
+
+        For semantic candidates (``bot.relaxed``): the nearest papers are searched among these, so a filtered
+        question gets a full page rather than the few survivors of an unfiltered top k. ``upvotes >= n`` is
+        repeated without COALESCE so SQLite can use the upvotes index.
+        """
+        where, params = filters.sql()
+        if filters.min_upvotes is not None and filters.min_upvotes > 0:
+            where += " AND p.upvotes >= ?"
+            params.append(filters.min_upvotes)
+        rows = await self.db.fetchall(f"SELECT p.pk FROM papers p WHERE 1 = 1{where} LIMIT ?", (*params, cap + 1))
+        return None if len(rows) > cap else [int(row[0]) for row in rows]

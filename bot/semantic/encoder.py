@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,16 +158,16 @@ class Encoder:
         if not self.layers:
             raise ValueError("no encoder layers")
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-norm float32 embeddings, one row per text."""
+    def encode(self, texts: list[str], pause: Callable[[], None] | None = None) -> np.ndarray:
+        """Unit-norm float32 embeddings, one row per text. ``pause`` runs between layers (queries jump in)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
-        return self._forward(ids, mask)
+        return self._forward(ids, mask, pause)
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _forward(self, ids: np.ndarray, mask: np.ndarray, pause: Callable[[], None] | None) -> np.ndarray:
         batch, length = ids.shape
         heads, width = 12, DIMENSIONS // 12
         x = self.word[ids] + self.position[:length] + self.token_type
@@ -175,6 +176,8 @@ class Encoder:
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         scale = np.float32(1.0 / np.sqrt(width))
         for layer in self.layers:
+            if pause is not None:
+                pause()
             qkv = x @ layer.qkv_w + layer.qkv_b  # (B, T, 3*H)
             qkv = qkv.reshape(batch, length, 3, heads, width).transpose(2, 0, 3, 1, 4)  # (3, B, heads, T, w)
             q, k, v = qkv[0], qkv[1], qkv[2]

@@ -17,9 +17,9 @@ from bot.db import Database
 from bot.db.embeddings import Encoded
 from bot.models import Paper
 from bot.semantic.encoder import DIMENSIONS, MODEL_NAME, Encoder, ModelUnavailableError
-from bot.semantic.index import VectorIndex
+from bot.semantic.index import CANDIDATES, VectorIndex, best
 from bot.semantic.inference import BACKGROUND, QUERY, InferenceThread
-from bot.semantic.vectors import SCALE_BYTES, embedding_text, text_hash, to_blob
+from bot.semantic.vectors import decode, dequantise, embedding_text, text_hash, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # emoji queries 0.19 at most.
 SIMILARITY_FLOOR = 0.25
 QUERY_CHARS = 2_000  # far beyond 256 tokens; keeps tokenizing hostile input cheap
-BATCH = 8  # papers per background batch: ~11 papers/s on 2 cores, a query waits at most one batch
+BATCH = 4  # papers per background batch and transaction; a query waits for one layer of one batch at most
 _INDEX_CHUNK = 20_000
 
 Progress = Callable[[int, int], None]
@@ -86,12 +86,12 @@ class Semantic:
         return self.available
 
     async def _load_index(self) -> None:
+        """Sign bits of every stored vector, in pk order (so the index needs no sorting), room reserved once."""
+        self.index.reserve(await self.db.embeddings.count(MODEL_NAME))
         after = 0
         while rows := await self.db.embeddings.chunk(MODEL_NAME, after, _INDEX_CHUNK):
-            raw = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.uint8).reshape(len(rows), -1)
-            scales = raw[:, :SCALE_BYTES].copy().view("<f4").reshape(-1)
-            codes = raw[:, SCALE_BYTES:].view(np.int8)
-            self.index.add([pk for pk, _ in rows], codes, scales)
+            codes, _ = decode([blob for _, blob in rows])
+            self.index.add([pk for pk, _ in rows], codes)
             after = rows[-1][0]
 
     def close(self) -> None:
@@ -106,7 +106,8 @@ class Semantic:
     async def encode(self, texts: list[str], *, priority: int = BACKGROUND) -> np.ndarray:
         if self._encoder is None or self._thread is None:
             raise ModelUnavailableError(self.reason or "the model is not loaded")
-        return await self._thread.run(priority, self._encoder.encode, texts)
+        pause = self._thread.yield_to_queries if priority == BACKGROUND else None
+        return await self._thread.run(priority, self._encoder.encode, texts, pause)
 
     async def encode_query(self, text: str) -> np.ndarray | None:
         """The query's unit vector, or None when semantic search is off or the text is blank."""
@@ -119,10 +120,21 @@ class Semantic:
     async def nearest(
         self, vector: np.ndarray, k: int, *, within: Collection[int] | None = None, exclude: Collection[int] = ()
     ) -> list[tuple[int, float]]:
-        """(paper pk, cosine) best first, on a worker thread: scanning 100k vectors is CPU work."""
+        """(paper pk, cosine) best first: sign-bit candidates on a worker thread (CPU work at 1M papers), their
+        int8 codes from SQLite in one query, exact scores on a worker thread again."""
         if not self.available or k <= 0 or (within is not None and not within):
             return []
-        return await asyncio.to_thread(self.index.search, vector, k, within=within, exclude=exclude)
+        wanted = max(CANDIDATES, 20 * k) + len(exclude)
+        pks = await asyncio.to_thread(self.index.candidates, vector, wanted, within=within)
+        rows = await self.db.embeddings.vectors(MODEL_NAME, pks.tolist())
+        return await asyncio.to_thread(self._best, vector, rows, k, exclude)
+
+    @staticmethod
+    def _best(
+        vector: np.ndarray, rows: list[tuple[int, bytes]], k: int, exclude: Collection[int]
+    ) -> list[tuple[int, float]]:
+        codes, scales = decode([blob for _, blob in rows])
+        return best(vector, np.array([pk for pk, _ in rows], dtype=np.int64), codes, scales, k, exclude)
 
     async def related(self, arxiv_id: str, k: int = 5) -> list[tuple[int, float]]:
         """The papers nearest to a stored paper, itself excluded; [] until it has been embedded."""
@@ -131,11 +143,8 @@ class Semantic:
         found = await self.db.embeddings.for_paper(arxiv_id, MODEL_NAME)
         if found is None:
             return []
-        pk, _ = found
-        vector = self.index.vector(pk)
-        if vector is None:
-            return []
-        return await self.nearest(vector, k, exclude=(pk,))
+        pk, blob = found
+        return await self.nearest(dequantise(blob), k, exclude=(pk,))
 
     async def related_papers(self, arxiv_id: str, k: int = 5) -> list[tuple[Paper, float]]:
         """``related`` with the papers themselves, best first."""
