@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.models import Paper
 from bot.query import Query, Term
+from bot.relaxed import DF_CUTOFF
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 COUNT = 5
 _WORD = re.compile(r"[^\W_]+")
 _TITLE_TERMS = 8
+RARE_WORDS = 4  # of those, the rarest few carry the topic
 # Words that say nothing about a paper's subject; without them the fallback OR is about the topic.
 _STOPWORDS = frozenset(
     [
@@ -125,9 +127,23 @@ async def related(db: Database, semantic: SemanticIndex | None, paper: Paper, *,
             papers = [by_pk[pk] for pk, _ in nearest if pk in by_pk and by_pk[pk].id != paper.id]
             if papers:
                 return Related(paper, papers[:k], "semantic", semantic_off=False)
+    return Related(paper, await lexical(db, paper, k), "lexical", semantic_off=not available)
+
+
+async def lexical(db: Database, paper: Paper, k: int) -> list[Paper]:
+    """Papers sharing the title's rarest words, best BM25 first.
+
+    Words in more than ``DF_CUTOFF`` papers are left out (as in ``bot.relaxed``): an OR holding a common word
+    made BM25 score every paper with it, 295 ms p95 at 100k papers (docs/benchmarks.md, issue 13 part 3).
+    """
     query = title_query(paper)
-    papers = []
-    if query is not None:
-        found = await db.papers.search(query.fts(), limit=k + 1)
-        papers = [other for other in found if other.id != paper.id][:k]
-    return Related(paper, papers, "lexical", semantic_off=not available)
+    if query is None:
+        return []
+    words = [term.tokens[0] for term in query.groups[0]]
+    counts = {word: await db.papers.frequency(Term((word,)).fts(), DF_CUTOFF) for word in words}
+    rare = sorted((word for word in words if 0 < counts[word] <= DF_CUTOFF), key=counts.__getitem__)[:RARE_WORDS]
+    if not rare:
+        return []
+    ranked = await db.papers.rank_any(" OR ".join(Term((word,)).fts() for word in rare), k + 1)
+    found = await db.papers.in_order([pk for pk, _ in ranked])
+    return [other for other in found if other.id != paper.id][:k]
