@@ -4,9 +4,9 @@ Measures the real paths: ``bot.library.save`` (limit check and insert in one tra
 of ``/library list`` newest first and filtered by a word (FTS5 restricted to the member's papers), the
 BibTeX export of all 2,000 papers, and the lexical Related fallback (``bot.related`` without the semantic
 index). The baseline for the filtered list is the naive order: search the whole archive with the same FTS5
-expression, then keep the member's papers in Python; for Related it is the fallback before issue 13 part 3 (an OR of the
-title's longest words, BM25 over every match), timed on the same papers. The rows are written under a user id no member has
-and removed afterwards, so the cached corpus is left as it was.
+expression, then keep the member's papers in Python. For Related it is the fallback before issue 13 part 3
+(an OR of the title's longest words, BM25 over every match), timed on the same papers. The rows are written
+under a user id no member has and removed afterwards, so the cached corpus is left as it was.
 """
 
 from __future__ import annotations
@@ -77,10 +77,12 @@ async def _measure(ctx: Context) -> dict[str, Any]:
 
         related_ms: list[float] = []
         related_or_ms: list[float] = []  # before: an OR of the title's longest words, BM25 over every match
+        related_found = 0  # papers given at least one related paper (a title of common words gets none)
         for item in rng.sample(saved, min(REPS, len(saved))):
             start = time.perf_counter()
-            await related(db, None, item.paper)
+            answer = await related(db, None, item.paper)
             related_ms.append((time.perf_counter() - start) * 1000)
+            related_found += bool(answer.papers)
             query = title_query(item.paper)
             start = time.perf_counter()
             if query is not None:
@@ -100,6 +102,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
         "export_bibtex_ms": round(export_ms, 1),
         "export_bibtex_bytes": len(data),
         "related_lexical": latency_summary(related_ms),
+        "related_lexical_answered_share": round(related_found / max(1, len(related_ms)), 2),
     }
     filtered_ratio = ratio(naive_summary.get("p95_ms", 0.0), filtered_summary.get("p95_ms", 0.0))
     related_or = latency_summary(related_or_ms)

@@ -373,3 +373,15 @@ class PaperRepository:
             params.append(filters.min_upvotes)
         rows = await self.db.fetchall(f"SELECT p.pk FROM papers p WHERE 1 = 1{where} LIMIT ?", (*params, cap + 1))
         return None if len(rows) > cap else [int(row[0]) for row in rows]
+
+    async def frequencies(self, fts_terms: Sequence[str], cap: int) -> list[int]:
+        """``frequency`` of several quoted terms in one statement (one round trip through the reader thread)."""
+        if not fts_terms:
+            return []
+        counts = " UNION ALL ".join(
+            f"SELECT {i}, (SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?))"
+            for i in range(len(fts_terms))
+        )
+        rows = await self.db.fetchall(counts, [value for term in fts_terms for value in (term, cap + 1)])
+        found = {int(row[0]): int(row[1]) for row in rows}
+        return [found[i] for i in range(len(fts_terms))]
