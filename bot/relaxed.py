@@ -256,7 +256,9 @@ async def gather(
         if vector is not None:
             within, k = None, SEMANTIC_CANDIDATES
             if filters is not None and filters != SearchFilters():
-                within = await db.papers.allowed_pks(filters, ALLOWED_CAP)
+                # Period and upvotes have indexes; a source alone would scan the papers table, so it over-fetches.
+                if filters.since is not None or filters.min_upvotes is not None:
+                    within = await db.papers.allowed_pks(filters, ALLOWED_CAP)
                 k = SEMANTIC_CANDIDATES if within is not None else LOOSE_FILTER_CANDIDATES
             found = await semantic.nearest(vector, k, within=within)
             neighbours = [(pk, cosine) for pk, cosine in found if cosine >= SIMILARITY_FLOOR]
