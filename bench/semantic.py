@@ -200,7 +200,7 @@ async def fetch_figures(
 
 
 async def question_figures(semantic: Semantic, db: Database, asked: list[str], reps: int) -> dict[str, Any]:
-    whole, encode, relaxed_count = [], [], 0
+    whole, lexical, encode, relaxed_count = [], [], [], 0
     for _ in range(reps):
         for question in asked:
             search_module._RANKINGS = RankingCache()  # every call ranks afresh, as a new question does
@@ -208,6 +208,10 @@ async def question_figures(semantic: Semantic, db: Database, asked: list[str], r
             page = await search_module.search(db, question, per_page=5, semantic=semantic)
             whole.append(time.perf_counter() - began)
             relaxed_count += page.relaxed
+            search_module._RANKINGS = RankingCache()
+            began = time.perf_counter()
+            await search_module.search(db, question, per_page=5)  # the same search by words only
+            lexical.append(time.perf_counter() - began)
             began = time.perf_counter()
             await semantic.encode_query(question)
             encode.append(time.perf_counter() - began)
@@ -222,6 +226,7 @@ async def question_figures(semantic: Semantic, db: Database, asked: list[str], r
         "reps": reps,
         "relaxed_share": round(relaxed_count / max(1, len(whole)), 2),
         "whole_search": _ms(whole),
+        "words_only_search": _ms(lexical),
         "query_encode": _ms(encode),
         "filtered_min_upvotes_10": _ms(filtered),
     }
@@ -301,7 +306,8 @@ def run(ctx: Context) -> dict[str, Any]:
     del data
     memory = memory_figures(path, asked)
     disk = disk_figures(path)
-    whole = archive["questions"]["whole_search"]
+    whole, words = archive["questions"]["whole_search"], archive["questions"]["words_only_search"]
+    steps = {step["step"].split(" (")[0]: step["rss_mib"] for step in memory.get("steps", [])}
     goal_ms = TARGETS_MS.get(ctx.scale.name)
     targets = [
         target(
@@ -327,6 +333,10 @@ def run(ctx: Context) -> dict[str, Any]:
             "metric": "question p95 / p50 (whole search, encode included)",
             "value": f"{whole.get('p95_ms')} / {whole.get('p50_ms')} ms",
         },
+        {
+            "metric": "same questions by words only, p95 / p50",
+            "value": f"{words.get('p95_ms')} / {words.get('p50_ms')} ms",
+        },
         {"metric": "query encode p95", "value": f"{archive['questions']['query_encode'].get('p95_ms')} ms"},
         {
             "metric": "query encode p95 during back-fill",
@@ -336,7 +346,11 @@ def run(ctx: Context) -> dict[str, Any]:
         {"metric": "related top 5 p95", "value": f"{archive['related_top5'].get('p95_ms')} ms"},
         {"metric": "related recall@5 vs exact", "value": archive["related_recall_at_5_vs_exact_int8"]},
         {"metric": "index memory", "value": f"{archive['index_mib']} MiB"},
-        {"metric": "bot RSS (model + index), peak", "value": f"{memory.get('rss_mib')} / {peak} MiB"},
+        {
+            "metric": "bot RSS: model + index loaded / after 10 questions",
+            "value": f"{steps.get('model and index loaded')} / {steps.get('10 searches')} MiB",
+        },
+        {"metric": "bot RSS with every topic parsed and held (bench.idle), peak", "value": f"{peak} MiB"},
         {"metric": "embedding bytes per paper", "value": disk["embedding_bytes_per_paper"]},
     ]
     return {
