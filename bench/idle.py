@@ -29,8 +29,14 @@ def _status_kib(field: str) -> int | None:
 
 
 def _snapshot(label: str, steps: list[dict[str, Any]]) -> None:
-    rss = _status_kib("VmRSS")
-    steps.append({"step": label, "rss_mib": None if rss is None else round(rss / 1024, 1)})
+    rss, peak = _status_kib("VmRSS"), _status_kib("VmHWM")
+    steps.append(
+        {
+            "step": label,
+            "rss_mib": None if rss is None else round(rss / 1024, 1),
+            "peak_so_far_mib": None if peak is None else round(peak / 1024, 1),
+        }
+    )
 
 
 async def _main(db_path: str | None, queries: list[str], idle_s: float, semantic_on: bool = False) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from bot.search import search
 from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR, Semantic
 from bot.semantic import index as index_module
 from bot.semantic.encoder import Encoder
-from bot.semantic.index import VectorIndex, best
+from bot.semantic.index import VectorIndex
 from bot.semantic.inference import BACKGROUND
 from bot.semantic.progress import ProgressPrinter
 from bot.semantic.service import BATCH, Progress
@@ -285,49 +285,54 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise() -> None:
     assert plain.getvalue() == "embedding: 3 / 12 papers\nembedding: 12 / 12 papers\n"
 
 
-def _search(
-    index: VectorIndex, codes: np.ndarray, scales: np.ndarray, query: np.ndarray, k: int, wanted: int, **kw: Any
-) -> list[tuple[int, float]]:
-    """What Semantic.nearest does, with the codes from memory instead of SQLite (pk n is row n - 1)."""
-    pks = index.candidates(query, wanted, within=kw.get("within"))
-    return best(query, pks, codes[pks - 1], scales[pks - 1], k, kw.get("exclude", ()))
+def _search(index: VectorIndex, query: np.ndarray, k: int, wanted: int, **kw: Any) -> list[tuple[int, float]]:
+    """``index.search`` with ``wanted`` sign-bit candidates."""
+    original = index_module.CANDIDATES
+    index_module.CANDIDATES = wanted
+    try:
+        return index.search(query, k, **kw)
+    finally:
+        index_module.CANDIDATES = original
 
 
-def test_sign_bit_candidates_find_the_true_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sign_bit_candidates_find_the_true_neighbours(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(index_module, "TAIL_LIMIT", 1000)
     rng = np.random.default_rng(5)
     centres = rng.standard_normal((40, DIMENSIONS)).astype(np.float32)
     vectors = centres[rng.integers(0, 40, 4000)] + 0.3 * rng.standard_normal((4000, DIMENSIONS)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     codes, scales = quantise(vectors)
-    index = VectorIndex(DIMENSIONS)
+    index = VectorIndex(DIMENSIONS, tmp_path)
     # Back-fill order (newest first, descending pks) in uneven batches: exercises the unsorted tail and merges.
     order = np.arange(4000, 0, -1)
     for start in range(0, 4000, 700):
         batch = order[start : start + 700]
-        index.add(batch.tolist(), codes[batch - 1])
+        index.add(batch.tolist(), codes[batch - 1], scales[batch - 1])
     assert len(index) == 4000 and 1 in index and 4000 in index and 4001 not in index
-    exact = [_search(index, codes, scales, vectors[i], 5, 4000, exclude=(i + 1,)) for i in range(20)]
-    approximate = [_search(index, codes, scales, vectors[i], 5, 400, exclude=(i + 1,)) for i in range(20)]
+    exact = [_search(index, vectors[i], 5, 4000, exclude=(i + 1,)) for i in range(20)]
+    approximate = [_search(index, vectors[i], 5, 400, exclude=(i + 1,)) for i in range(20)]
     found = sum(len({pk for pk, _ in a} & {pk for pk, _ in e}) for a, e in zip(approximate, exact, strict=True))
     assert found >= 0.9 * 100
     assert all(pk != i + 1 for i, rows in enumerate(approximate) for pk, _ in rows)
     assert [score for _, score in approximate[0]] == sorted((score for _, score in approximate[0]), reverse=True)
     # Restricted to some pks: the nearest among those only, a full answer when they hold enough papers.
     allowed = set(range(2, 4001, 7))
-    within = _search(index, codes, scales, vectors[0], 10, 400, within=allowed)
+    within = _search(index, vectors[0], 10, 400, within=allowed)
     assert len(within) == 10 and {pk for pk, _ in within} <= allowed
     truth = sorted(allowed, key=lambda pk: -float(vectors[pk - 1] @ vectors[0]))[:10]
     assert len({pk for pk, _ in within} & set(truth)) >= 9
 
 
-def test_replacing_a_row_keeps_one_row_per_paper() -> None:
-    index = VectorIndex(DIMENSIONS)
-    first, second = np.ones((1, DIMENSIONS), dtype=np.float32), -np.ones((1, DIMENSIONS), dtype=np.float32)
+def test_replacing_a_row_keeps_one_row_per_paper(tmp_path: Path) -> None:
+    index = VectorIndex(DIMENSIONS, tmp_path)
+    first = np.full((1, DIMENSIONS), 1 / np.sqrt(DIMENSIONS), dtype=np.float32)
+    second = -first
     index.add_vectors([5, 3, 9], np.vstack([first, first, first]))
     index.add_vectors([3, 3], np.vstack([first, second]))  # the later vector of a batch wins
     assert len(index) == 3
-    assert index.candidates(second[0], 1).tolist() == [3]
+    assert index.candidates(second[0], 1)[0].tolist() == [3]
+    assert index.search(second[0], 3)[0][0] == 3  # the code file holds the replacement too
+    assert index.search(second[0], 1)[0][1] == pytest.approx(1.0, abs=1e-3)
 
 
 class GatedEncoder:

@@ -17,9 +17,9 @@ from bot.db import Database
 from bot.db.embeddings import Encoded
 from bot.models import Paper
 from bot.semantic.encoder import DIMENSIONS, MODEL_NAME, Encoder, ModelUnavailableError
-from bot.semantic.index import CANDIDATES, VectorIndex, best
+from bot.semantic.index import VectorIndex
 from bot.semantic.inference import BACKGROUND, QUERY, InferenceThread
-from bot.semantic.vectors import decode, dequantise, embedding_text, text_hash, to_blob
+from bot.semantic.vectors import dequantise, embedding_text, text_hash, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,12 @@ _INDEX_CHUNK = 20_000
 Progress = Callable[[int, int], None]
 
 
+def _folder(db: Database) -> Path | None:
+    """Where the index's scratch file goes: beside the database (on disk, not a RAM-backed /tmp)."""
+    path = Path(str(db.path))
+    return path.parent if path.parent.is_dir() else None
+
+
 class Semantic:
     available: bool
     reason: str | None
@@ -46,7 +52,7 @@ class Semantic:
         self.enabled = enabled
         self.available = False
         self.reason = "loading the model" if enabled else "turned off (SEMANTIC_ENABLED=false)"
-        self.index = VectorIndex(DIMENSIONS)
+        self.index = VectorIndex(DIMENSIONS, _folder(db))
         self._encoder = encoder  # an already loaded model (tests and benchmarks share one)
         self._thread: InferenceThread | None = None
         self._loaded = asyncio.Event()
@@ -90,14 +96,16 @@ class Semantic:
         self.index.reserve(await self.db.embeddings.count(MODEL_NAME))
         after = 0
         while rows := await self.db.embeddings.chunk(MODEL_NAME, after, _INDEX_CHUNK):
-            codes, _ = decode([blob for _, blob in rows])
-            self.index.add([pk for pk, _ in rows], codes)
+            raw = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.uint8).reshape(len(rows), -1)
+            self.index.add_rows([pk for pk, _ in rows], raw)
             after = rows[-1][0]
 
     def close(self) -> None:
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        self.available = False
+        self.index.close()
 
     def progress(self) -> tuple[int, int]:
         """(embedded, total papers) as of the embedder's last round."""
@@ -120,21 +128,10 @@ class Semantic:
     async def nearest(
         self, vector: np.ndarray, k: int, *, within: Collection[int] | None = None, exclude: Collection[int] = ()
     ) -> list[tuple[int, float]]:
-        """(paper pk, cosine) best first: sign-bit candidates on a worker thread (CPU work at 1M papers), their
-        int8 codes from SQLite in one query, exact scores on a worker thread again."""
+        """(paper pk, cosine) best first, on a worker thread: ranking 1M papers' sign bits is CPU work."""
         if not self.available or k <= 0 or (within is not None and not within):
             return []
-        wanted = max(CANDIDATES, 20 * k) + len(exclude)
-        pks = await asyncio.to_thread(self.index.candidates, vector, wanted, within=within)
-        rows = await self.db.embeddings.vectors(MODEL_NAME, pks.tolist())
-        return await asyncio.to_thread(self._best, vector, rows, k, exclude)
-
-    @staticmethod
-    def _best(
-        vector: np.ndarray, rows: list[tuple[int, bytes]], k: int, exclude: Collection[int]
-    ) -> list[tuple[int, float]]:
-        codes, scales = decode([blob for _, blob in rows])
-        return best(vector, np.array([pk for pk, _ in rows], dtype=np.int64), codes, scales, k, exclude)
+        return await asyncio.to_thread(self.index.search, vector, k, within=within, exclude=exclude)
 
     async def related(self, arxiv_id: str, k: int = 5) -> list[tuple[int, float]]:
         """The papers nearest to a stored paper, itself excluded; [] until it has been embedded."""
