@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sqlite3
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -423,3 +424,24 @@ async def test_a_filtered_question_gets_a_full_page_of_matching_papers(db: Datab
         assert not {paper.id for paper in unfiltered.papers} & wanted  # the near ones lead without the filter
     finally:
         service.close()
+
+
+async def test_no_room_for_the_index_file_means_lexical_only(
+    db: Database, encoder: Encoder, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = Semantic(db, encoder=encoder)
+    assert await first.load()
+    await archive.store(db, _papers())
+    assert await first.embed_pending() == len(TOPICS)
+    first.close()
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", no_space)
+    second = Semantic(db, encoder=encoder)
+    assert not await second.load()
+    assert second.reason is not None and "scratch file" in second.reason
+    assert caplog.text.count("semantic search off") == 1
+    assert await second.related("2601.00001") == []
+    second.close()

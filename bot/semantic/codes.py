@@ -15,6 +15,7 @@ import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -28,8 +29,8 @@ class CodeFile:
 
     def __init__(self, width: int, folder: Path | None = None) -> None:
         self.width = width
-        # Lives as long as the index; close() closes it, and the OS removes it (it is never linked).
-        self._file = tempfile.TemporaryFile(dir=folder, prefix="paperbot-vectors-")  # noqa: SIM115
+        self.folder = folder
+        self._file: IO[bytes] | None = None  # created on first use: a bot with semantic search off writes nothing
         self._map: mmap.mmap | None = None
         self._capacity = 0
         self._lock = threading.Lock()
@@ -43,6 +44,9 @@ class CodeFile:
         if rows <= self._capacity:
             return
         capacity = max(rows, self._capacity + self._capacity // 4, _GROW_ROWS)
+        if self._file is None:
+            # Lives as long as the index; close() closes it, and the OS removes it (it is never linked).
+            self._file = tempfile.TemporaryFile(dir=self.folder, prefix="paperbot-vectors-")  # noqa: SIM115
         if self._map is not None:
             self._map.close()
         self._file.truncate(capacity * self.width)
@@ -89,4 +93,7 @@ class CodeFile:
             if self._map is not None:
                 self._map.close()
                 self._map = None
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self._capacity = self.count = 0

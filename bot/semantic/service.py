@@ -79,7 +79,13 @@ class Semantic:
                 self._thread.stop()
                 self._thread = None
                 return False
-            await self._load_index()
+            try:
+                await self._load_index()
+            except OSError as error:  # the scratch file beside the database: disk full, read-only folder
+                self.reason = f"the index's scratch file could not be written: {str(error)[:200]}"
+                log.warning("semantic search off, searching by words only: %s", self.reason)
+                self.close()
+                return False
             self._total = await self.db.papers.count()
             self.available, self.reason = True, None
             log.info("semantic index: %d / %d papers embedded", len(self.index), self._total)
