@@ -1,16 +1,20 @@
-"""Every embedded paper's stored vector in a memory-mapped scratch file, for the exact scoring of candidates.
+"""Every embedded paper's stored vector in a scratch file, read by position for the exact scoring of candidates.
 
-Why: reading 2,000 candidates' vectors from SQLite cost 55 ms p50 / 118 ms p95 at 1M papers (random rowid
-lookups in a 440 MiB table), a mapped file 2 / 18 ms (docs/benchmarks.md). SQLite stays the source of truth:
-the file is an unlinked temporary file beside the database, filled at start-up from ``paper_embeddings`` and
-by the embedder, and gone when the process ends. After every access the mapping's pages are dropped from the
-process (``MADV_DONTNEED``): they stay in the OS page cache, so the next read is cheap, but do not count in
-the bot's RSS (the file is 370 MiB at 1M papers; the budget is 300 MiB for everything).
+Why: reading 2,000 candidates' vectors from SQLite cost 16-55 ms p50 and up to 156 ms p95 at 1M papers
+(random rowid lookups in a 440 MiB table); reading them from this file by offset costs ~2.4 ms
+(docs/benchmarks.md). SQLite stays the source of truth: the file is an unlinked temporary file beside the
+database, filled while the index loads from ``paper_embeddings`` and by the embedder, and gone when the
+process ends.
+
+Why not a memory map (faster still, 0.7 ms): the mapped pages count in the bot's RSS. Even with
+MADV_RANDOM and MADV_DONTNEED after each read, one read of 2,000 rows raised the peak RSS by 73 MiB at 1M
+papers (313 MiB without MADV_RANDOM: each fault mapped a whole large folio), against a 300 MiB budget for the
+whole bot. ``pread`` copies exactly the rows asked for and maps nothing.
 """
 
 from __future__ import annotations
 
-import mmap
+import os
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -21,8 +25,6 @@ import numpy as np
 
 from bot.semantic.vectors import SCALE_BYTES
 
-_GROW_ROWS = 65_536
-
 
 class CodeFile:
     """Fixed-width rows (a float32 scale and the int8 codes, as stored in SQLite) addressed by slot."""
@@ -31,69 +33,55 @@ class CodeFile:
         self.width = width
         self.folder = folder
         self._file: IO[bytes] | None = None  # created on first use: a bot with semantic search off writes nothing
-        self._map: mmap.mmap | None = None
-        self._capacity = 0
         self._lock = threading.Lock()
         self.count = 0
 
-    def reserve(self, rows: int) -> None:
-        with self._lock:
-            self._ensure(rows)
-
-    def _ensure(self, rows: int) -> None:
-        if rows <= self._capacity:
-            return
-        capacity = max(rows, self._capacity + self._capacity // 4, _GROW_ROWS)
+    def _fd(self) -> int:
         if self._file is None:
             # Lives as long as the index; close() closes it, and the OS removes it (it is never linked).
             self._file = tempfile.TemporaryFile(dir=self.folder, prefix="paperbot-vectors-")  # noqa: SIM115
-        if self._map is not None:
-            self._map.close()
-        self._file.truncate(capacity * self.width)
-        self._map = mmap.mmap(self._file.fileno(), capacity * self.width)
-        self._capacity = capacity
+        return self._file.fileno()
 
-    def _release(self) -> None:
-        if self._map is not None:
-            self._map.madvise(mmap.MADV_DONTNEED)
+    def _write(self, data: bytes, offset: int) -> None:
+        fd = self._fd()
+        while data:
+            written = os.pwrite(fd, data, offset)
+            data, offset = data[written:], offset + written
 
     def append(self, rows: np.ndarray) -> np.ndarray:
         """Store (n, width) uint8 rows at new slots; returns the slots."""
         with self._lock:
             start = self.count
-            self._ensure(start + len(rows))
-            assert self._map is not None
-            self._map[start * self.width : (start + len(rows)) * self.width] = np.ascontiguousarray(rows).tobytes()
+            self._write(np.ascontiguousarray(rows, dtype=np.uint8).tobytes(), start * self.width)
             self.count += len(rows)
-            self._release()
         return np.arange(start, start + len(rows), dtype=np.int32)
 
     def overwrite(self, slots: Sequence[int] | np.ndarray, rows: np.ndarray) -> None:
         with self._lock:
-            if self._map is None:
-                return
             for slot, row in zip(slots, rows, strict=True):
-                self._map[int(slot) * self.width : (int(slot) + 1) * self.width] = row.tobytes()
-            self._release()
+                self._write(np.ascontiguousarray(row, dtype=np.uint8).tobytes(), int(slot) * self.width)
 
     def read(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(codes int8 (n, d), scales float32 (n,)) of ``slots``, in their order."""
+        """(codes int8 (n, d), scales float32 (n,)) of ``slots``, in their order; read in file order."""
+        width = self.width
+        out = np.empty(len(slots) * width, dtype=np.uint8)
+        view = out.data
         with self._lock:
-            if self._map is None or len(slots) == 0:
-                return np.zeros((0, self.width - SCALE_BYTES), dtype=np.int8), np.zeros(0, dtype=np.float32)
-            view = np.frombuffer(self._map, dtype=np.uint8, count=self.count * self.width).reshape(-1, self.width)
-            rows = view[slots]  # a copy: nothing keeps the mapping exported
-            del view
-            self._release()
+            if self._file is not None:
+                fd = self._file.fileno()
+                for i in np.argsort(slots, kind="stable").tolist():
+                    got = os.preadv(fd, [view[i * width : (i + 1) * width]], int(slots[i]) * width)
+                    if got != width:
+                        raise OSError(f"the index's scratch file is short at slot {int(slots[i])}")
+            elif len(slots):
+                raise OSError("the index's scratch file is closed")
+        rows = out.reshape(-1, width)
         scales = rows[:, :SCALE_BYTES].copy().view("<f4").reshape(-1).astype(np.float32)
         return rows[:, SCALE_BYTES:].view(np.int8), scales
 
     def close(self) -> None:
         with self._lock:
-            if self._map is not None:
-                self._map.close()
-                self._map = None
             if self._file is not None:
                 self._file.close()
                 self._file = None
-            self._capacity = self.count = 0
+            self.count = 0

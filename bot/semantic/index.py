@@ -3,8 +3,8 @@
 Why: at 1M papers the int8 codes are 384 MiB and a pk -> row dict ~100 MiB, far over the bot's 300 MiB
 budget (issue 13). Memory holds one sign bit per dimension (48 bytes a paper) and each row's pk (8 bytes).
 A search ranks rows by Hamming distance to the query's sign bits; the best ``CANDIDATES`` are then scored
-exactly from their int8 codes, read from a memory-mapped scratch file that holds no pages in the process
-(``bot.semantic.codes``; SQLite stays the source of truth). Recall against exact scoring is in
+exactly from their int8 codes, read by offset from a scratch file (``bot.semantic.codes``; SQLite stays the
+source of truth). Recall against exact scoring is in
 docs/benchmarks.md.
 
 Rows hold pks sorted ascending up to ``_sorted``, then an unsorted tail of recent additions (the back-fill
@@ -95,7 +95,6 @@ class VectorIndex:
         """Allocate room for ``rows`` at once (a start-up load), so growth never copies the arrays."""
         with self._lock:
             self._grow(rows, exact=True)
-        self._codes.reserve(rows)
 
     def close(self) -> None:
         self._codes.close()
