@@ -288,7 +288,7 @@ async def test_relevance_ranks_within_the_newest_window_of_a_common_word(
     monkeypatch.setattr("bot.db.papers.RELEVANCE_WINDOW", 3)
     # Only the three papers stored last are ranked, however well older ones would score.
     assert set(await ids(corpus_db, "diffusion", per_page=5)) == {"2603.20003", "2603.20004", "2603.20005"}
-    # Filters keep the full ranking (a window could hide every paper that passes them).
+    # With filters the window is the newest matches that pass them, so it never hides every paper that does.
     assert "2603.10004" in await ids(corpus_db, "diffusion", per_page=5, min_upvotes=10)
 
 

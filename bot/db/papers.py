@@ -24,6 +24,13 @@ BM25_WEIGHTS = (10.0, 1.0, 3.0, 5.0)  # title, abstract, authors, keywords
 # Relevance ranks at most this many of the newest matches (docs/benchmarks.md, "Search that understands
 # questions"): a common word's top page comes from its 5,000 most recent papers, in bounded time.
 RELEVANCE_WINDOW = 5_000
+# Newest-first and most-upvoted-first for a query with at least this many matches walk the sort column's index
+# in chunks and keep each chunk's matching papers, instead of joining and sorting every match (3.4 s at 1M).
+SORTED_WALK_MATCHES = 5_000
+# Chunk sizes of that walk: a common word fills a page from the first few hundred papers; after the last
+# chunk the matches are too rare near the top of the order, and every match is sorted after all.
+SORTED_CHUNKS = (500, 5_000, 50_000)
+_SORT_COLUMN = {"newest": "listed_at", "upvotes": "upvotes"}
 
 _COLUMNS = (
     "arxiv_id",
@@ -144,10 +151,10 @@ class SearchFilters:
         return "".join(f" AND {clause}" for clause in clauses), params
 
 
+# Ties go to the most recently added paper, the order the index walk of ``_sorted_walk`` gives (NULLs last).
 _ORDER = {
-    "relevance": "score, p.listed_at DESC",
-    "newest": "p.listed_at DESC, score",
-    "upvotes": "COALESCE(p.upvotes, -1) DESC, score",
+    "newest": "p.listed_at DESC, p.pk DESC",
+    "upvotes": "p.upvotes DESC, p.pk DESC",
 }
 
 
@@ -220,32 +227,96 @@ class PaperRepository:
         offset: int = 0,
     ) -> list[Paper]:
         """Papers matching an FTS5 expression built by ``bot.query`` (never raw user text)."""
-        where, params = (filters or SearchFilters()).sql()
-        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        filters = filters or SearchFilters()
         if sort == "relevance":
-            # Rank inside the index and join only the page: joining every match to papers before taking
-            # six cost 2-3x more on common words (docs/benchmarks.md). Ties go to the most recently added.
-            source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
-            # Without filters, score only the newest RELEVANCE_WINDOW matches: FTS5 reads those in rowid
-            # order and stops, where ORDER BY bm25() scored every paper holding a common word (826 ms at 1M).
-            window = "" if where else f"ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
-            rows = await self.db.fetchall(
-                f"SELECT {_SELECT}, m.score FROM ("
-                f"  SELECT pk, score FROM ("
-                f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
-                f"    WHERE papers_fts MATCH ?{where} {window}"
-                "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
-                ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
-                (fts_query, *params, limit, offset),
-            )
-            return [from_row(row) for row in rows]
+            return await self._relevance(fts_query, filters, limit, offset)
+        if await self._matches_at_least(fts_query, SORTED_WALK_MATCHES):
+            walked = await self._sorted_walk(fts_query, sort, filters, limit, offset)
+            if walked is not None:
+                return walked
+        where, params = filters.sql()
         rows = await self.db.fetchall(
-            f"SELECT {_SELECT}, bm25(papers_fts, {weights}) AS score "
-            "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+            f"SELECT {_SELECT} FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
             f"WHERE papers_fts MATCH ?{where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
             (fts_query, *params, limit, offset),
         )
         return [from_row(row) for row in rows]
+
+    async def _relevance(self, fts_query: str, filters: SearchFilters, limit: int, offset: int) -> list[Paper]:
+        """BM25 order among the newest ``RELEVANCE_WINDOW`` matches that pass the filters.
+
+        FTS5 reads matches newest first and stops at the window, where ORDER BY bm25() scored every paper holding
+        a common word (826 ms at 1M). Ranking happens inside the index; only the page is joined to papers.
+        A period becomes a row id range too (exact: the period's smallest and largest pk), so a week's search
+        does not walk four years of matches.
+        """
+        where, params = filters.sql()
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
+        bounds = ""
+        if filters.since is not None:
+            row = await self.db.fetchone(
+                "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
+            )
+            if row is None or row[0] is None:
+                return []
+            bounds, params = " AND papers_fts.rowid BETWEEN ? AND ?", [int(row[0]), int(row[1]), *params]
+        rows = await self.db.fetchall(
+            f"SELECT {_SELECT}, m.score FROM ("
+            f"  SELECT pk, score FROM ("
+            f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
+            f"    WHERE papers_fts MATCH ?{bounds}{where} ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
+            "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+            ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
+            (fts_query, *params, limit, offset),
+        )
+        return [from_row(row) for row in rows]
+
+    async def _matches_at_least(self, fts_query: str, count: int) -> bool:
+        found = await self.db.fetchval(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (fts_query, count)
+        )
+        return int(found or 0) >= count
+
+    async def _sorted_walk(
+        self, fts_query: str, sort: SortOrder, filters: SearchFilters, limit: int, offset: int
+    ) -> list[Paper] | None:
+        """A page in ``_ORDER[sort]``, walking that column's index in chunks; None when the walk gives up.
+
+        Each chunk is the next papers in the order (the index alone, ``SORTED_CHUNKS`` growing sizes); FTS5 then
+        reads the query's matches in the chunk's pk range, one pass, and keeps the chunk's own. Exact: a paper
+        further down the order can never come before one already found. Gives up (the caller sorts every match)
+        after the last chunk, or when the papers without a value (NULLs, last) would be reached.
+        """
+        column = _SORT_COLUMN[sort]
+        where, params = filters.sql()
+        wanted = offset + limit
+        found: list[int] = []
+        after: list[object] = []
+        for size in SORTED_CHUNKS:
+            keyset = f" AND (p.{column}, p.pk) < (?, ?)" if after else ""
+            chunk = await self.db.fetchall(
+                f"SELECT p.pk, p.{column} FROM papers p WHERE p.{column} IS NOT NULL{where}{keyset} "
+                f"ORDER BY p.{column} DESC, p.pk DESC LIMIT ?",
+                (*params, *after, size),
+            )
+            if not chunk:
+                return None
+            pks = [int(row[0]) for row in chunk]
+            # The unary + keeps the IN list out of FTS5 (one lookup per pk is ~100 us); the range bounds the read.
+            rows = await self.db.fetchall(
+                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid BETWEEN ? AND ? "
+                "AND +rowid IN (SELECT value FROM json_each(?))",
+                (fts_query, min(pks), max(pks), json.dumps(pks)),
+            )
+            matched = {int(row[0]) for row in rows}
+            found += [pk for pk in pks if pk in matched]
+            if len(found) >= wanted:
+                return await self.in_order(found[offset:wanted])
+            if len(chunk) < size:
+                return None
+            after = [chunk[-1][1], chunk[-1][0]]
+        return None
 
     async def count_matches(self, fts_query: str, filters: SearchFilters | None = None) -> int:
         where, params = (filters or SearchFilters()).sql()
