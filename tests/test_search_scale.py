@@ -15,7 +15,8 @@ import pytest
 from bot.db import Database
 from bot.db import papers as papers_module
 from bot.models import Paper, Source
-from bot.search import search
+from bot.query import parse_query
+from bot.search import count_matches, search
 from testing.factories import make_paper
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -114,4 +115,8 @@ async def test_a_period_is_searched_exactly_through_its_row_id_range(archive: Da
     expected = {paper.id for paper in _corpus() if paper.listed_at is not None and paper.listed_at >= since}
     found = {paper.id for paper in (await search(archive, "graph", since=since, per_page=60)).papers}
     assert found == expected
-    assert (await search(archive, "graph", since=START + timedelta(days=400), per_page=5)).papers == []
+    assert await count_matches(archive, parse_query("graph"), since=since) == len(expected)  # the topic preview
+    assert await count_matches(archive, parse_query("graph")) == len(_corpus())
+    later = START + timedelta(days=400)
+    assert (await search(archive, "graph", since=later, per_page=5)).papers == []
+    assert await count_matches(archive, parse_query("graph"), since=later) == 0

@@ -253,14 +253,10 @@ class PaperRepository:
         where, params = filters.sql()
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
         source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
-        bounds = ""
-        if filters.since is not None:
-            row = await self.db.fetchone(
-                "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
-            )
-            if row is None or row[0] is None:
-                return []
-            bounds, params = " AND papers_fts.rowid BETWEEN ? AND ?", [int(row[0]), int(row[1]), *params]
+        period = await self._period_bounds(filters)
+        if period is None:
+            return []
+        bounds, params = period[0], [*period[1], *params]
         rows = await self.db.fetchall(
             f"SELECT {_SELECT}, m.score FROM ("
             f"  SELECT pk, score FROM ("
@@ -318,13 +314,29 @@ class PaperRepository:
             after = [chunk[-1][1], chunk[-1][0]]
         return None
 
+    async def _period_bounds(self, filters: SearchFilters) -> tuple[str, list[object]] | None:
+        """A row id range for FTS5 holding every paper of the filter's period (its smallest and largest pk), so a
+        period's search reads only that part of each doclist; ("", []) without a period, None when it is empty."""
+        if filters.since is None:
+            return "", []
+        row = await self.db.fetchone(
+            "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
+        )
+        if row is None or row[0] is None:
+            return None
+        return " AND papers_fts.rowid BETWEEN ? AND ?", [int(row[0]), int(row[1])]
+
     async def count_matches(self, fts_query: str, filters: SearchFilters | None = None) -> int:
-        where, params = (filters or SearchFilters()).sql()
+        filters = filters or SearchFilters()
+        period = await self._period_bounds(filters)
+        if period is None:
+            return 0
+        where, params = filters.sql()
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                f"WHERE papers_fts MATCH ?{where}",
-                (fts_query, *params),
+                f"WHERE papers_fts MATCH ?{period[0]}{where}",
+                (fts_query, *period[1], *params),
             )
             or 0
         )
