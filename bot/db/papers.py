@@ -407,24 +407,33 @@ class PaperRepository:
         return [(int(row[0]), float(row[1])) for row in rows]
 
     async def strict_count(self, fts_query: str, filters: SearchFilters, cap: int) -> int:
-        """How many papers match, counting no further than ``cap`` (a common AND must not count the archive)."""
+        """How many papers match, counting no further than ``cap`` (a common AND must not count the archive).
+
+        A period bounds the read to its row ids: without that, a week's search walked every older match first.
+        """
+        period = await self._period_bounds(filters)
+        if period is None:
+            return 0
         where, params = filters.sql()
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                f"WHERE papers_fts MATCH ?{where} LIMIT ?)",
-                (fts_query, *params, cap),
+                f"WHERE papers_fts MATCH ?{period[0]}{where} LIMIT ?)",
+                (fts_query, *period[1], *params, cap),
             )
             or 0
         )
 
     async def strict_pks(self, fts_query: str, filters: SearchFilters, limit: int) -> list[int]:
+        period = await self._period_bounds(filters)
+        if period is None:
+            return []
         where, params = filters.sql()
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
         rows = await self.db.fetchall(
             f"SELECT p.pk, bm25(papers_fts, {weights}) AS score FROM papers_fts JOIN papers p "
-            f"ON p.pk = papers_fts.rowid WHERE papers_fts MATCH ?{where} ORDER BY score, p.pk DESC LIMIT ?",
-            (fts_query, *params, limit),
+            f"ON p.pk = papers_fts.rowid WHERE papers_fts MATCH ?{period[0]}{where} ORDER BY score, p.pk DESC LIMIT ?",
+            (fts_query, *period[1], *params, limit),
         )
         return [int(row[0]) for row in rows]
 
