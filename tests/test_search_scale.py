@@ -120,3 +120,15 @@ async def test_a_period_is_searched_exactly_through_its_row_id_range(archive: Da
     later = START + timedelta(days=400)
     assert (await search(archive, "graph", since=later, per_page=5)).papers == []
     assert await count_matches(archive, parse_query("graph"), since=later) == 0
+
+
+@pytest.mark.parametrize("window", [4, 5_000])
+@pytest.mark.parametrize("filters", [{"min_upvotes": 3}, {"min_upvotes": 5, "source": Source.HF}, {"min_upvotes": 99}])
+async def test_an_upvote_floor_searched_from_the_index_ranks_the_same_papers(
+    archive: Database, monkeypatch: pytest.MonkeyPatch, window: int, filters: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(papers_module, "RELEVANCE_WINDOW", window)
+    monkeypatch.setattr(papers_module, "UPVOTED_CANDIDATES", -1)  # never: walk the matches, joining each
+    expected = await _pages(archive, "graph OR robot", **filters)
+    monkeypatch.setattr(papers_module, "UPVOTED_CANDIDATES", 10**6)  # always: candidates from the upvotes index
+    assert await _pages(archive, "graph OR robot", **filters) == expected

@@ -30,6 +30,7 @@ SORTED_WALK_MATCHES = 5_000
 # Chunk sizes of that walk: a common word fills a page from the first few hundred papers; after the last
 # chunk the matches are too rare near the top of the order, and every match is sorted after all.
 SORTED_CHUNKS = (500, 5_000, 50_000)
+UPVOTED_CANDIDATES = 50_000  # an upvote floor this selective is searched from the upvotes index
 _SORT_COLUMN = {"newest": "listed_at", "upvotes": "upvotes"}
 
 _COLUMNS = (
@@ -257,6 +258,12 @@ class PaperRepository:
         if period is None:
             return []
         bounds, params = period[0], [*period[1], *params]
+        candidates = await self._upvoted(filters)
+        if candidates is not None:
+            # Few papers pass: FTS5 keeps the matches among them (no join per match to test the filter).
+            source, where = "papers_fts", ""
+            bounds = " AND papers_fts.rowid BETWEEN ? AND ? AND +papers_fts.rowid IN (SELECT value FROM json_each(?))"
+            params = [min(candidates, default=0), max(candidates, default=0), json.dumps(candidates)]
         rows = await self.db.fetchall(
             f"SELECT {_SELECT}, m.score FROM ("
             f"  SELECT pk, score FROM ("
@@ -267,6 +274,19 @@ class PaperRepository:
             (fts_query, *params, limit, offset),
         )
         return [from_row(row) for row in rows]
+
+    async def _upvoted(self, filters: SearchFilters) -> list[int] | None:
+        """Every paper passing ``filters`` when an upvote floor leaves at most ``UPVOTED_CANDIDATES`` (from the
+        upvotes index); None otherwise. A floor of 10 keeps about 1% of the archive, and walking a common word's
+        matches newest first to find 5,000 of those joined most of the archive (1.1 s at 1M)."""
+        if filters.min_upvotes is None or filters.min_upvotes <= 0:
+            return None
+        where, params = filters.sql()
+        rows = await self.db.fetchall(
+            f"SELECT p.pk FROM papers p WHERE p.upvotes >= ?{where} LIMIT ?",
+            (filters.min_upvotes, *params, UPVOTED_CANDIDATES + 1),
+        )
+        return None if len(rows) > UPVOTED_CANDIDATES else [int(row[0]) for row in rows]
 
     async def _matches_at_least(self, fts_query: str, count: int) -> bool:
         found = await self.db.fetchval(
