@@ -1,0 +1,50 @@
+"""Recommendation scoring (bot.foryou.rank) on synthetic vectors, and the /foryou cards' Discord limits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bot.foryou import Pick, rank
+from bot.render.base import DESCRIPTION_MAX, MESSAGE_EMBED_CHARS, embed_chars
+from bot.render.foryou import pick_embeds
+from bot.semantic import DIMENSIONS
+from bot.semantic.index import VectorIndex
+from testing.factories import make_paper
+
+
+def unit(*values: float) -> np.ndarray:
+    vector = np.zeros(DIMENSIONS, dtype=np.float32)
+    vector[: len(values)] = values
+    return vector / np.linalg.norm(vector)
+
+
+def test_rank_takes_the_closest_saved_paper_not_the_centroid() -> None:
+    index = VectorIndex(DIMENSIONS)
+    # Two interests, far apart; their centroid sits between them, close to neither.
+    index.add_vectors([1, 2], np.stack([unit(1, 0), unit(0, 1)]))
+    index.add_vectors([10, 11, 12, 13], np.stack([unit(1, 0.05), unit(0.05, 1), unit(1, 1), unit(0, 0, 1)]))
+    ranked = rank(index, [10, 11, 12, 13, 99], [1, 2], k=10, floor=0.25)
+    # 10 and 11 tie exactly (mirror images): the newer (higher key) first.
+    assert [(pk, seed) for pk, seed, _ in ranked] == [(11, 2), (10, 1), (12, 1)]
+    assert ranked[0][2] > 0.99 and 0.7 < ranked[2][2] < 0.71  # the centroid-like paper comes last
+    assert 13 not in [pk for pk, _, _ in ranked]  # orthogonal: below the floor
+    assert rank(index, [10], [404], k=5, floor=0.0) == []  # no saved paper indexed
+    assert rank(index, [], [1], k=5, floor=0.0) == []
+
+
+def test_ten_long_picks_fit_one_message() -> None:
+    long = "Ünïcode & [markdown] *stars* " * 40
+    picks = [
+        Pick(
+            make_paper(f"2603.{n:05d}", title=long, ai_summary=long * 3, abstract=long * 5),
+            make_paper(f"2601.{n:05d}", title=long),
+            0.5,
+        )
+        for n in range(10)
+    ]
+    embeds = pick_embeds(picks)
+    assert len(embeds) == 10
+    assert sum(embed_chars(embed) for embed in embeds) <= MESSAGE_EMBED_CHARS
+    for embed in embeds:
+        assert embed.description is not None and len(embed.description) <= DESCRIPTION_MAX
+        assert embed.description.startswith("-# 🔗 close to your saved **")
