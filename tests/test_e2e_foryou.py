@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from bot import foryou
-from bot.semantic import Semantic
+from bot.db.embeddings import Encoded
+from bot.semantic import MODEL_NAME, Semantic
 from bot.semantic.encoder import Encoder
-from bot.semantic.vectors import embedding_text
+from bot.semantic.vectors import embedding_text, text_hash, to_blob
 from testing.bot_harness import World
 from tests.test_e2e_delivery import new_item, publish
 from tests.test_e2e_library import buttons, only
@@ -53,12 +54,24 @@ async def semantic(world: World, encoder: Encoder) -> AsyncIterator[Semantic]:
 
 
 async def publish_and_embed(world: World, semantic: Semantic, texts: list[tuple[str, str]]) -> list[str]:
+    """Publish papers, poll, and embed just these the way the background embedder does (SQLite, then index)."""
     ids = publish(world, *(new_item(title, abstract=abstract) for title, abstract in texts))
     await world.bot.poller.poll_once()
-    rows = [await world.bot.db.fetchone("SELECT pk, title, abstract FROM papers WHERE arxiv_id = ?", (i,)) for i in ids]
-    assert all(row is not None for row in rows)
-    vectors = await semantic.encode([embedding_text(row["title"], row["abstract"]) for row in rows if row])
-    semantic.index.add_vectors([row["pk"] for row in rows if row], vectors)
+    db = world.bot.db
+    rows = [
+        await db.fetchone("SELECT pk, title, abstract, updated_at FROM papers WHERE arxiv_id = ?", (i,)) for i in ids
+    ]
+    found = [row for row in rows if row is not None]
+    assert len(found) == len(ids)
+    encoded = [embedding_text(row["title"], row["abstract"]) for row in found]
+    vectors = await semantic.encode(encoded)
+    items = [
+        Encoded(row["pk"], row["updated_at"], text_hash(MODEL_NAME, text), to_blob(vector))
+        for row, text, vector in zip(found, encoded, vectors, strict=True)
+    ]
+    async with db.transaction() as conn:
+        assert len(await db.embeddings.save(conn, MODEL_NAME, items)) == len(items)
+    semantic.index.add_vectors([row["pk"] for row in found], vectors)
     return ids
 
 

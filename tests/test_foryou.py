@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from bot.foryou import Pick, rank
-from bot.render.base import DESCRIPTION_MAX, MESSAGE_EMBED_CHARS, embed_chars
+from bot.render.base import CONTENT_MAX, DESCRIPTION_MAX, MESSAGE_EMBED_CHARS, embed_chars
 from bot.render.foryou import pick_embeds
+from bot.render.weekly import weekly_header
 from bot.semantic import DIMENSIONS
 from bot.semantic.index import VectorIndex
 from testing.factories import make_paper
@@ -48,3 +49,11 @@ def test_ten_long_picks_fit_one_message() -> None:
     for embed in embeds:
         assert embed.description is not None and len(embed.description) <= DESCRIPTION_MAX
         assert embed.description.startswith("-# 🔗 close to your saved **")
+
+
+def test_weekly_header_fits_a_message_with_ten_long_titles() -> None:
+    long = "A *very* long title about [things] " * 10
+    header = weekly_header([(long, long)] * 10, note="That makes 50 papers today, your daily limit.")
+    assert len(header) <= CONTENT_MAX
+    assert header.startswith("✨ **Your weekly picks**: 10 recent papers close to your library")
+    assert "is close to your saved" in header

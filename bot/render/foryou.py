@@ -89,3 +89,23 @@ def explanation(result: ForYou) -> str:
         if result.period != "month":
             text += " Try `/foryou period:Last 30 days`."
     return fit(text, CONTENT_MAX)
+
+
+def weekly_turned(*, on: bool, changed: bool, first: int, saved: int, semantic_reason: str | None) -> str:
+    """The answer to ``/foryou weekly:``: what changed, when the first DM comes, and what could stop it."""
+    if not on:
+        if not changed:
+            return "Your weekly recommendations DM was already off."
+        return "🔕 Weekly recommendations DM off. `/foryou` still shows them whenever you ask."
+    text = (
+        "Your weekly recommendations DM was already on."
+        if not changed
+        else "🔔 Weekly recommendations DM on: every Monday at 08:00 UTC I send you up to 10 papers of the past "
+        "week close to your library (never one you already got by DM)."
+    )
+    text += f" The next one comes <t:{first}:F> (<t:{first}:R>). `/foryou weekly:False` stops it."
+    if semantic_reason:
+        text += f" Note: semantic search is {semantic_reason}, so there will be nothing to send until it is on."
+    elif saved < MIN_SAVED:
+        text += f" Save at least {MIN_SAVED} papers first (you have {saved}); until then the week is skipped."
+    return fit(text, CONTENT_MAX)
