@@ -120,6 +120,8 @@ async def test_foryou_ranks_recent_papers_by_the_closest_saved_one(world: World,
     assert shown[0] not in card_ids(again), "a paper saved from /foryou leaves the recommendations"
     # Papers the index has not reached yet are said to be waiting, not silently ignored.
     assert "not indexed by meaning yet" in answer.content
+    public = only(await world.run("foryou", {"public": True}))
+    assert not public.ephemeral and public.embeds and public.allowed_mentions == {"parse": []}
 
 
 async def test_fewer_than_three_saved_papers_explains_how_it_works(world: World, semantic: Semantic) -> None:
