@@ -75,6 +75,9 @@ async def test_weekly_dm_is_sent_once_survives_a_restart_and_stops_when_turned_o
             for title, _ in CANDIDATES[:3]:
                 assert f"**{title}** is close to your saved **" in dm.content
             assert {f"Save {paper_id}" for paper_id in candidates[:3]} <= set(buttons(dm))
+            why = only(await world.run("why", {"paper": candidates[0]})).embeds[0]["description"]
+            assert "**Weekly pick:** chosen for your weekly recommendations DM" in why
+            assert f"close to your saved **{SAVED[0][0]}**" in why and "✅ **Delivery:** sent" in why
             # Running again in the same week (a second process, an hourly check) queues nothing.
             assert (await picks_of(world).run_once(monday + 3600)).queued == 0
         finally:
