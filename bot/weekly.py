@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SLOT_WEEKDAY = 0  # Monday
 SLOT_HOUR = 8  # UTC
 CHECK_SECONDS = 3600.0  # a missed slot (the bot was down, the model loading) is retried this often
+MODEL_WAIT_SECONDS = 600.0  # at start-up, how long the first run waits for the model to load
 _DONE = {foryou.Status.OK, foryou.Status.TOO_FEW, foryou.Status.NOTHING_CLOSE}
 
 
@@ -120,6 +121,12 @@ class WeeklyPicks:
         return report
 
     async def run_forever(self) -> None:
+        # At start-up the model is still loading: a first run now would only leave every member waiting an hour.
+        semantic = self.semantic()
+        if semantic is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(MODEL_WAIT_SECONDS):
+                    await semantic.ready()
         while True:
             try:
                 await self.run_once()
