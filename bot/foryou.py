@@ -8,13 +8,15 @@ between them, at papers close to none. The maximum keeps every interest, and giv
 seed papers) are shown: below it the nearest paper is not about the same thing, and nothing is better
 than noise. The seeds are the ``MAX_SEEDS`` most recently saved papers, which bounds the work (recent
 candidates x seeds dot products) and favours what the member is reading now; it runs on a worker thread.
+The vectors are read from SQLite (``paper_embeddings``), the source of truth, not from the in-memory index,
+which keeps only what nearest-neighbour search needs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -22,8 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.models import Paper
-from bot.semantic import SIMILARITY_FLOOR
-from bot.semantic.index import VectorIndex
+from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR
+from bot.semantic.vectors import SCALE_BYTES
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -66,30 +68,39 @@ class ForYou:
     recent_waiting: int = 0  # of those, not embedded yet
 
 
+def decode(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+    """(pks, float32 vectors as rows) from stored embeddings (bot.semantic.vectors: float32 scale + int8 codes)."""
+    pks = np.fromiter((pk for pk, _ in rows), dtype=np.int64, count=len(rows))
+    if not rows:
+        return pks, np.zeros((0, DIMENSIONS), dtype=np.float32)
+    raw = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.uint8).reshape(len(rows), -1)
+    scales = raw[:, :SCALE_BYTES].copy().view("<f4").reshape(-1)
+    codes = raw[:, SCALE_BYTES:].view(np.int8)
+    return pks, codes.astype(np.float32) * scales[:, None]
+
+
 def rank(
-    index: VectorIndex, candidates: list[int], seeds: list[int], *, k: int, floor: float
+    candidates: Sequence[tuple[int, bytes]], seeds: Sequence[tuple[int, bytes]], *, k: int, floor: float
 ) -> list[tuple[int, int, float]]:
     """(candidate pk, closest seed pk, cosine) best first, at or above ``floor``; ties: the newer paper first.
 
-    CPU work (candidates x seeds dot products): call it on a worker thread.
+    Rows are (pk, stored vector). CPU work (decoding, candidates x seeds dot products): call it on a worker
+    thread. Candidates are decoded and scored a chunk at a time, so a month of papers never sits in memory
+    as float32 at once.
     """
-    seed_pks, seed_vectors = index.vectors(seeds)
+    seed_pks, seed_vectors = decode(seeds)
     if not len(seed_pks) or not candidates:
         return []
     best_pks: list[np.ndarray] = []
     best_scores: list[np.ndarray] = []
     best_seeds: list[np.ndarray] = []
     for start in range(0, len(candidates), _CHUNK):
-        pks, vectors = index.vectors(candidates[start : start + _CHUNK])
-        if not len(pks):
-            continue
+        pks, vectors = decode(candidates[start : start + _CHUNK])
         scores = vectors @ seed_vectors.T
         closest = scores.argmax(axis=1)
         best_pks.append(pks)
         best_scores.append(scores[np.arange(len(pks)), closest])
         best_seeds.append(seed_pks[closest])
-    if not best_pks:
-        return []
     pks, scores, closest = np.concatenate(best_pks), np.concatenate(best_scores), np.concatenate(best_seeds)
     keep = scores >= floor
     pks, scores, closest = pks[keep], scores[keep], closest[keep]
@@ -111,7 +122,7 @@ async def obstacle(
         reason = "turned off" if semantic is None else semantic.reason
         return ForYou(Status.NO_MODEL, period, saved, reason=reason)
     seeds = await db.foryou.saved_recent_first(user_id, MAX_SEEDS)
-    if not any(pk in semantic.index for pk in seeds):
+    if not await db.embeddings.vectors(MODEL_NAME, seeds):
         return ForYou(Status.NOT_EMBEDDED, period, saved, seeds_waiting=len(seeds))
     return None
 
@@ -132,13 +143,13 @@ async def recommend(
         return blocked or ForYou(Status.NO_MODEL, period, 0)
     saved = await db.library.count(user_id)
     seeds = await db.foryou.saved_recent_first(user_id, MAX_SEEDS)
-    embedded_seeds = [pk for pk in seeds if pk in semantic.index]
+    seed_rows = await db.embeddings.vectors(MODEL_NAME, seeds)
     now = time.time() if now is None else now
     since = int(now - PERIOD_DAYS.get(period, PERIOD_DAYS[DEFAULT_PERIOD]) * DAY)
     skip = await db.library.saved_pks(user_id) | set(exclude)
     candidates = [pk for pk in await db.foryou.recent_pks(since) if pk not in skip]
-    waiting = sum(1 for pk in candidates if pk not in semantic.index)
-    ranked = await asyncio.to_thread(rank, semantic.index, candidates, embedded_seeds, k=k, floor=SIMILARITY_FLOOR)
+    candidate_rows = await db.embeddings.vectors(MODEL_NAME, candidates)
+    ranked = await asyncio.to_thread(rank, candidate_rows, seed_rows, k=k, floor=SIMILARITY_FLOOR)
     papers = await db.papers.by_pks([pk for pk, _, _ in ranked] + [seed for _, seed, _ in ranked])
     picks = [Pick(papers[pk], papers[seed], score) for pk, seed, score in ranked if pk in papers and seed in papers]
     return ForYou(
@@ -146,7 +157,7 @@ async def recommend(
         period,
         saved,
         picks=picks,
-        seeds_waiting=len(seeds) - len(embedded_seeds),
+        seeds_waiting=len(seeds) - len(seed_rows),
         recent=len(candidates),
-        recent_waiting=waiting,
+        recent_waiting=len(candidates) - len(candidate_rows),
     )

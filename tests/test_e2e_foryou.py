@@ -16,7 +16,7 @@ from bot import foryou
 from bot.db.embeddings import Encoded
 from bot.semantic import MODEL_NAME, Semantic
 from bot.semantic.encoder import Encoder
-from bot.semantic.vectors import embedding_text, text_hash, to_blob
+from bot.semantic.vectors import dequantise, embedding_text, text_hash, to_blob
 from testing.bot_harness import World
 from tests.test_e2e_delivery import new_item, publish
 from tests.test_e2e_library import buttons, only
@@ -54,7 +54,7 @@ async def semantic(world: World, encoder: Encoder) -> AsyncIterator[Semantic]:
 
 
 async def publish_and_embed(world: World, semantic: Semantic, texts: list[tuple[str, str]]) -> list[str]:
-    """Publish papers, poll, and embed just these the way the background embedder does (SQLite, then index)."""
+    """Publish papers, poll, and store just these papers' embeddings as the background embedder does."""
     ids = publish(world, *(new_item(title, abstract=abstract) for title, abstract in texts))
     await world.bot.poller.poll_once()
     db = world.bot.db
@@ -71,7 +71,6 @@ async def publish_and_embed(world: World, semantic: Semantic, texts: list[tuple[
     ]
     async with db.transaction() as conn:
         assert len(await db.embeddings.save(conn, MODEL_NAME, items)) == len(items)
-    semantic.index.add_vectors([row["pk"] for row in found], vectors)
     return ids
 
 
@@ -102,14 +101,9 @@ async def test_foryou_ranks_recent_papers_by_the_closest_saved_one(world: World,
         assert f"close to your saved **{saved_title}**" in card["description"]
     # Ranked: best first, by the highest cosine to any saved paper, computed here independently.
     pks = {row["arxiv_id"]: row["pk"] for row in await world.bot.db.fetchall("SELECT pk, arxiv_id FROM papers")}
-
-    def vector(paper_id: str) -> np.ndarray:
-        found = semantic.index.vector(pks[paper_id])
-        assert found is not None
-        return found
-
-    seeds = np.stack([vector(paper_id) for paper_id in saved])
-    best = {paper_id: float((seeds @ vector(paper_id)).max()) for paper_id in shown}
+    stored = dict(await world.bot.db.embeddings.vectors(MODEL_NAME, list(pks.values())))
+    seeds = np.stack([dequantise(stored[pks[paper_id]]) for paper_id in saved])
+    best = {paper_id: float((seeds @ dequantise(stored[pks[paper_id]])).max()) for paper_id in shown}
     assert [best[paper_id] for paper_id in shown] == sorted(best.values(), reverse=True)
     # Every card carries Save and Related.
     labels = buttons(answer)

@@ -80,14 +80,6 @@ class VectorIndex:
             vector: np.ndarray = self._codes[row].astype(np.float32) * self._scales[row]
             return vector
 
-    def vectors(self, pks: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
-        """(pks found, their float32 vectors as rows) for the given pks; those not embedded are left out."""
-        with self._lock:
-            found = [pk for pk in pks if pk in self._row]
-            rows = np.fromiter((self._row[pk] for pk in found), dtype=np.int64, count=len(found))
-            matrix = self._codes[rows].astype(np.float32) * self._scales[rows, None]
-        return np.asarray(found, dtype=np.int64), matrix
-
     def search(
         self,
         query: np.ndarray,
