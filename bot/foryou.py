@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot.models import Paper
-from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR
-from bot.semantic.vectors import SCALE_BYTES
+from bot.semantic import DIMENSIONS, MODEL_NAME, SIMILARITY_FLOOR, vectors
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -69,13 +68,11 @@ class ForYou:
 
 
 def decode(rows: Sequence[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
-    """(pks, float32 vectors as rows) from stored embeddings (bot.semantic.vectors: float32 scale + int8 codes)."""
+    """(pks, float32 vectors as rows) of (pk, stored vector) rows."""
     pks = np.fromiter((pk for pk, _ in rows), dtype=np.int64, count=len(rows))
     if not rows:
         return pks, np.zeros((0, DIMENSIONS), dtype=np.float32)
-    raw = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.uint8).reshape(len(rows), -1)
-    scales = raw[:, :SCALE_BYTES].copy().view("<f4").reshape(-1)
-    codes = raw[:, SCALE_BYTES:].view(np.int8)
+    codes, scales = vectors.decode([blob for _, blob in rows])
     return pks, codes.astype(np.float32) * scales[:, None]
 
 
@@ -95,8 +92,8 @@ def rank(
     best_scores: list[np.ndarray] = []
     best_seeds: list[np.ndarray] = []
     for start in range(0, len(candidates), _CHUNK):
-        pks, vectors = decode(candidates[start : start + _CHUNK])
-        scores = vectors @ seed_vectors.T
+        pks, matrix = decode(candidates[start : start + _CHUNK])
+        scores = matrix @ seed_vectors.T
         closest = scores.argmax(axis=1)
         best_pks.append(pks)
         best_scores.append(scores[np.arange(len(pks)), closest])

@@ -84,11 +84,13 @@ class EmbeddingRepository:
         return [(int(row[0]), bytes(row[1])) for row in rows]
 
     async def vectors(self, model: str, pks: Sequence[int]) -> list[tuple[int, bytes]]:
-        """Stored vectors of these papers (those embedded by ``model``), in pk order; one query however many."""
+        """The stored vectors of ``pks`` in one query: a search's candidates, scored exactly (bot.semantic.index)."""
+        if not pks:
+            return []
         rows = await self.db.fetchall(
             "SELECT paper_pk, vector FROM paper_embeddings "
-            "WHERE model = ? AND paper_pk IN (SELECT value FROM json_each(?)) ORDER BY paper_pk",
-            (model, json.dumps([int(pk) for pk in pks])),
+            "WHERE paper_pk IN (SELECT value FROM json_each(?)) AND model = ?",
+            (json.dumps([int(pk) for pk in pks]), model),
         )
         return [(int(row[0]), bytes(row[1])) for row in rows]
 
