@@ -76,7 +76,6 @@ class MemberExplanation:
     dm_channel_id: int | None
     sent_today: int
     daily_cap: int
-    weekly_because: str | None = None  # a weekly recommendations pick: the title of the saved paper it is close to
 
 
 async def paper_facts(db: Database, paper_id: str) -> PaperFacts:
@@ -136,8 +135,6 @@ async def explain_member(db: Database, user_id: int, paper_id: str) -> MemberExp
     facts = await paper_facts(db, paper_id)
     topics = [await check_topic(db, paper_id, topic.query) for topic in await db.topics.for_user(user_id)]
     state = await db.users.state(user_id)
-    because = (await db.foryou.because(user_id, [paper_id])).get(paper_id)
-    saved = await db.papers.get(because) if because else None
     return MemberExplanation(
         facts=facts,
         topics=topics,
@@ -147,5 +144,4 @@ async def explain_member(db: Database, user_id: int, paper_id: str) -> MemberExp
         dm_channel_id=state.dm_channel_id if state else None,
         sent_today=await db.deliveries.sent_since("user", user_id, day_start(time.time())),
         daily_cap=DM_DAILY_CAP,
-        weekly_because=(saved.title if saved else f"arXiv:{because}") if because else None,
     )

@@ -62,6 +62,15 @@ async def turn(db: Database, user_id: int, *, on: bool, now: float) -> bool:
         return await db.foryou.set_weekly(conn, user_id, on=on, now=int(now))
 
 
+async def because_title(db: Database, user_id: int, paper_id: str) -> str | None:
+    """For ``/why``: the title of the saved paper a weekly pick is close to; None when it was no weekly pick."""
+    because = (await db.foryou.because(user_id, [paper_id])).get(paper_id)
+    if because is None:
+        return None
+    saved = await db.papers.get(because)
+    return saved.title if saved else f"arXiv:{because}"
+
+
 async def queue_member(db: Database, semantic: Semantic | None, user_id: int, *, slot: int, now: float) -> int | None:
     """Queue the member's picks for ``slot``; rows added, or None when the slot must be tried again later."""
     exclude = await db.foryou.delivered_pks(user_id)
