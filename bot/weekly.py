@@ -4,9 +4,10 @@ Every Monday at ``SLOT_HOUR`` UTC is a slot. For each member who turned the DM o
 picks (``bot.foryou``, the last 7 days, leaving out papers the member already has any DM row for) are
 queued as outbox rows in the same transaction that records the slot as done, so a restart, a second
 process or a second run can never queue a week twice; the outbox then sends each row exactly once, ten
-papers to a message, within the daily DM limit. A week with fewer than 3 saved papers or nothing close
-enough is recorded as done with nothing sent. Without the model, or before any saved paper is indexed,
-the slot stays open and is tried again on the next run.
+papers to a message, within the daily DM limit. A week with fewer than 3 saved papers, nothing close
+enough, or semantic search switched off (``SEMANTIC_ENABLED=false``) is recorded as done with nothing sent.
+While the model loads (or failed to), or before any saved paper is indexed, the slot stays open and is tried
+again on the next run.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ async def queue_member(db: Database, semantic: Semantic | None, user_id: int, *,
     """Queue the member's picks for ``slot``; rows added, or None when the slot must be tried again later."""
     exclude = await db.foryou.delivered_pks(user_id)
     result = await foryou.recommend(db, semantic, user_id, period="week", now=now, exclude=exclude)
-    if result.status not in _DONE:
+    switched_off = semantic is None or not semantic.enabled  # SEMANTIC_ENABLED=false: no week will ever have picks
+    if result.status not in _DONE and not (result.status is foryou.Status.NO_MODEL and switched_off):
         return None
     async with db.transaction() as conn:
         if not await db.foryou.claim_slot(conn, user_id, slot):

@@ -3,6 +3,7 @@ the outbox, sent once, not again after a restart, and stopped by weekly:False an
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import cast
@@ -135,3 +136,33 @@ async def test_mydata_exports_and_deletes_the_weekly_dm(world: World, encoder: E
         assert world.fake.dm_messages(world.member) == []
     finally:
         semantic.close()
+
+
+async def test_two_processes_running_the_same_slot_queue_it_once(world: World, encoder: Encoder) -> None:
+    semantic = await with_model(world, encoder)
+    try:
+        saved = await publish_and_embed(world, semantic, SAVED)
+        await publish_and_embed(world, semantic, CANDIDATES)
+        await save_all(world, saved)
+        await world.run("foryou", {"weekly": True})
+        monday = weekly.next_slot(time.time()) + 60
+        # A second process on the same database: its own runner, its own lock.
+        other = weekly.WeeklyPicks(world.bot.db, lambda: semantic, clock=time.time, wake=lambda: None)
+        reports = await asyncio.gather(picks_of(world).run_once(monday), other.run_once(monday))
+        assert sorted(report.queued for report in reports) == [0, 3]
+        await idle(world)
+        assert len(world.fake.dm_messages(world.member)) == 1
+    finally:
+        semantic.close()
+
+
+async def test_with_semantic_search_switched_off_the_week_is_skipped_and_the_member_told(world: World) -> None:
+    rows = await world.bot.db.fetchall("SELECT arxiv_id FROM papers ORDER BY pk LIMIT 3")
+    await save_all(world, [row["arxiv_id"] for row in rows])
+    answer = only(await world.run("foryou", {"weekly": True}))
+    assert "semantic search is turned off on this bot, so there will be nothing to send" in answer.content
+    monday = weekly.next_slot(time.time()) + 60
+    report = await picks_of(world).run_once(monday)
+    assert (report.members, report.queued, report.waiting) == (1, 0, 0)
+    state = await world.bot.db.foryou.weekly(world.member.id)
+    assert state is not None and state.last_slot == monday - 60
