@@ -93,6 +93,10 @@ _FIELDS = (
 )
 # When a paper counts as recent: its daily listing, else its publication, else when we first saw it.
 PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
+# Which of a user's matches get their daily DM slots: the most upvoted (what readers of the day picked out;
+# arXiv-only papers have none), then those matching more of the user's topics, then the newest. ``g.topics`` is
+# how many of the user's topics match the paper (see ``enqueue_topics``).
+DM_RANK = f"COALESCE(p.upvotes, 0) DESC, g.topics DESC, {PAPER_TIME} DESC, p.arxiv_id"
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,19 @@ class Forgotten:
     pending: int  # DMs that were still to be sent
     history: int  # other rows: sent long ago, failed, skipped
     kept: int  # sent rows exactly-once still needs, stripped of everything else
+
+
+@dataclass(frozen=True)
+class TopicRows:
+    rows: int  # DM rows queued
+    held: int  # new matches past their user's daily cap: counted, not queued
+
+
+async def _count(conn: aiosqlite.Connection, sql: str, params: Sequence[object] = ()) -> int:
+    """A number read inside the caller's transaction (``Database.fetchval`` reads on the reader connection)."""
+    async with conn.execute(sql, params) as cursor:
+        row = await cursor.fetchone()
+    return 0 if row is None or row[0] is None else int(row[0])
 
 
 @dataclass
@@ -130,16 +147,86 @@ class DeliveryRepository:
         ) as cursor:
             return cursor.rowcount
 
-    async def enqueue_topics(self, conn: aiosqlite.Connection, now: int) -> int:
-        """One row per (user, paper) however many of the user's topics match (the earliest topic is noted)."""
+    async def enqueue_topics(
+        self, conn: aiosqlite.Connection, now: int, *, cap: int, day: int, new_ids: Sequence[str]
+    ) -> TopicRows:
+        """One row per (user, paper) however many of the user's topics match, up to what each user may still get.
+
+        A user's room is ``cap`` minus their open DM rows and those sent since ``day`` (midnight UTC). The room
+        goes to their matches in the order of :data:`DM_RANK`; the papers new to the archive (``new_ids``) it
+        leaves out are counted in ``users.dm_held`` for ``day`` and get no row. Set-based: the window and the
+        counts run in SQLite over ``temp.match_pairs``, and only the rows that fit are written.
+        """
+        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS dm_new (pk INTEGER PRIMARY KEY)")
+        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS dm_used (user_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS dm_offer (user_id INTEGER NOT NULL, pk INTEGER NOT NULL, "
+            "topic_id INTEGER NOT NULL, slot INTEGER NOT NULL, new_pairs INTEGER NOT NULL, is_new INTEGER NOT NULL)"
+        )
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS dm_held (user_id INTEGER PRIMARY KEY, held INTEGER NOT NULL)"
+        )
+        for table in ("dm_new", "dm_used", "dm_offer", "dm_held"):
+            await conn.execute(f"DELETE FROM temp.{table}")
+        await conn.execute(
+            "INSERT INTO temp.dm_new (pk) "
+            "SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(new_ids)),),
+        )
+        # What each user already has today: open rows (any day's: they go out before anything new) and sent.
+        await conn.execute(
+            "INSERT INTO temp.dm_used (user_id, n) SELECT target_id, COUNT(*) FROM ("
+            "  SELECT target_id FROM deliveries WHERE target_kind = 'user' AND status IN ('pending', 'sending') "
+            "  UNION ALL "
+            "  SELECT target_id FROM deliveries WHERE status = 'sent' AND sent_at >= ? AND target_kind = 'user'"
+            ") GROUP BY target_id",
+            (day,),
+        )
+        # Each user's matches ranked; a paper that already has the user's row (an update) is not offered again.
+        # Only the first ``cap`` can ever fit, so only those are kept, with the count of new ones offered.
+        await conn.execute(
+            "INSERT INTO temp.dm_offer (user_id, pk, topic_id, slot, new_pairs, is_new) "
+            "SELECT user_id, pk, topic_id, slot, new_pairs, is_new FROM ("
+            "  SELECT g.user_id, g.pk, g.topic_id, g.is_new, "
+            f"   ROW_NUMBER() OVER (PARTITION BY g.user_id ORDER BY {DM_RANK}) AS slot, "
+            "    SUM(g.is_new) OVER (PARTITION BY g.user_id) AS new_pairs "
+            "  FROM ("
+            "    SELECT t.user_id, m.paper_pk AS pk, MIN(t.id) AS topic_id, COUNT(*) AS topics, "
+            "      m.paper_pk IN temp.dm_new AS is_new "
+            "    FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id GROUP BY t.user_id, m.paper_pk"
+            "  ) g JOIN papers p ON p.pk = g.pk "
+            "  WHERE g.is_new OR NOT EXISTS (SELECT 1 FROM deliveries d "
+            "    WHERE d.target_kind = 'user' AND d.target_id = g.user_id AND d.paper_id = p.arxiv_id)"
+            ") WHERE slot <= ?",
+            (cap,),
+        )
+        room = "? - COALESCE((SELECT u.n FROM temp.dm_used u WHERE u.user_id = o.user_id), 0)"
         async with conn.execute(
             "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
-            "SELECT 'user', t.user_id, p.arxiv_id, MIN(t.id), 'pending', ? "
-            "FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id JOIN papers p ON p.pk = m.paper_pk "
-            f"GROUP BY t.user_id, p.pk ORDER BY t.user_id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
-            (now,),
+            "SELECT 'user', o.user_id, p.arxiv_id, o.topic_id, 'pending', ? "
+            f"FROM temp.dm_offer o JOIN papers p ON p.pk = o.pk WHERE o.slot <= {room} ORDER BY o.user_id, o.slot",
+            (now, cap),
         ) as cursor:
-            return cursor.rowcount
+            rows = cursor.rowcount
+        # The new papers each user was offered that did not fit: counted for the daily-limit note, not queued.
+        await conn.execute(
+            "INSERT INTO temp.dm_held (user_id, held) SELECT user_id, held FROM ("
+            f"  SELECT o.user_id, MAX(o.new_pairs) - SUM(o.is_new AND o.slot <= {room}) AS held "
+            "  FROM temp.dm_offer o GROUP BY o.user_id"
+            ") WHERE held > 0",
+            (cap,),
+        )
+        await conn.execute(
+            "INSERT INTO users (user_id, dm_held, dm_held_day) SELECT user_id, held, ? FROM temp.dm_held WHERE true "
+            "ON CONFLICT (user_id) DO UPDATE SET dm_held = excluded.dm_held + "
+            "  CASE WHEN users.dm_held_day = excluded.dm_held_day THEN users.dm_held ELSE 0 END, "
+            "dm_held_day = excluded.dm_held_day",
+            (day,),
+        )
+        held = await _count(conn, "SELECT SUM(held) FROM temp.dm_held")
+        for table in ("dm_new", "dm_used", "dm_offer", "dm_held"):
+            await conn.execute(f"DELETE FROM temp.{table}")
+        return TopicRows(rows=rows, held=held)
 
     async def recent_pks(
         self,

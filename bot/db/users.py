@@ -55,6 +55,13 @@ class UserRepository:
         ) as cursor:
             return await cursor.fetchone() is not None
 
+    async def held(self, user_id: int, day: int) -> int:
+        """Matches held back by the daily DM cap on ``day`` (midnight UTC), counted when they were queued."""
+        held: int | None = await self.db.fetchval(
+            "SELECT dm_held FROM users WHERE user_id = ? AND dm_held_day = ?", (user_id, day)
+        )
+        return held or 0
+
     async def state(self, user_id: int) -> UserState | None:
         row = await self.db.fetchone(
             "SELECT user_id, dm_channel_id, dm_paused_at, dm_pause_code FROM users WHERE user_id = ?", (user_id,)
