@@ -12,7 +12,7 @@ from bot import archive
 from bot.db import Database
 from bot.delivery.plan import DM_DAILY_CAP, day_start, dm_held
 from bot.models import Paper
-from bot.mydata import delete
+from bot.mydata import delete, export
 from bot.subscriptions import subscribe
 from testing.factories import make_paper
 
@@ -65,6 +65,9 @@ async def test_a_member_gets_at_most_the_cap_and_the_rest_is_counted_for_the_not
     assert await dm_held(db, OTHER, NOW) == 0
     # The count is today's: tomorrow it starts again from nothing.
     assert await dm_held(db, MEMBER, NOW + DAY) == 0
+    # It is the member's data: /mydata export shows it.
+    document = await export(db, MEMBER, now=NOW)
+    assert document["direct_messages"]["held_back"] == 100 - DM_DAILY_CAP
 
 
 async def test_several_topics_matching_one_paper_take_one_slot(db: Database) -> None:

@@ -94,9 +94,17 @@ _FIELDS = (
 # When a paper counts as recent: its daily listing, else its publication, else when we first saw it.
 PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
 # Which of a user's matches get their daily DM slots: the most upvoted (what readers of the day picked out;
-# arXiv-only papers have none), then those matching more of the user's topics, then the newest. ``g.topics`` is
-# how many of the user's topics match the paper (see ``enqueue_topics``).
-DM_RANK = f"COALESCE(p.upvotes, 0) DESC, g.topics DESC, {PAPER_TIME} DESC, p.arxiv_id"
+# arXiv-only papers have none), then those matching more of the user's topics, then the newest.
+PAPER_RANK = f"COALESCE(p.upvotes, 0) DESC, {PAPER_TIME} DESC, p.arxiv_id"
+# Scratch tables of enqueue_topics, on the writer's connection, emptied after each use.
+_DM_TABLES = (
+    "dm_rank (pk INTEGER PRIMARY KEY, rank INTEGER NOT NULL UNIQUE, upvotes INTEGER NOT NULL, "
+    "is_new INTEGER NOT NULL, arxiv_id TEXT NOT NULL)",
+    "dm_used (user_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
+    "dm_offer (user_id INTEGER NOT NULL, rank INTEGER NOT NULL, topic_id INTEGER NOT NULL, slot INTEGER NOT NULL, "
+    "new_pairs INTEGER NOT NULL, is_new INTEGER NOT NULL)",
+    "dm_held (user_id INTEGER PRIMARY KEY, held INTEGER NOT NULL)",
+)
 
 
 @dataclass(frozen=True)
@@ -152,25 +160,20 @@ class DeliveryRepository:
     ) -> TopicRows:
         """One row per (user, paper) however many of the user's topics match, up to what each user may still get.
 
-        A user's room is ``cap`` minus their open DM rows and those sent since ``day`` (midnight UTC). The room
-        goes to their matches in the order of :data:`DM_RANK`; the papers new to the archive (``new_ids``) it
-        leaves out are counted in ``users.dm_held`` for ``day`` and get no row. Set-based: the window and the
-        counts run in SQLite over ``temp.match_pairs``, and only the rows that fit are written.
+        A user's room is ``cap`` minus their open DM rows and those sent since ``day`` (midnight UTC). It goes to
+        their best matches (:data:`PAPER_RANK`, then how many of their topics match); the papers new to the
+        archive (``new_ids``) left out are counted in ``users.dm_held`` for ``day`` and get no row. Set-based, in
+        SQLite over ``temp.match_pairs``: the batch's papers are ranked once (a few hundred rows), each user's
+        matches are numbered by that rank, and only the rows that fit are written.
         """
-        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS dm_new (pk INTEGER PRIMARY KEY)")
-        await conn.execute("CREATE TEMP TABLE IF NOT EXISTS dm_used (user_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)")
+        for table in _DM_TABLES:
+            await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
+            await conn.execute(f"DELETE FROM temp.{table.split(' ', 1)[0]}")
         await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS dm_offer (user_id INTEGER NOT NULL, pk INTEGER NOT NULL, "
-            "topic_id INTEGER NOT NULL, slot INTEGER NOT NULL, new_pairs INTEGER NOT NULL, is_new INTEGER NOT NULL)"
-        )
-        await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS dm_held (user_id INTEGER PRIMARY KEY, held INTEGER NOT NULL)"
-        )
-        for table in ("dm_new", "dm_used", "dm_offer", "dm_held"):
-            await conn.execute(f"DELETE FROM temp.{table}")
-        await conn.execute(
-            "INSERT INTO temp.dm_new (pk) "
-            "SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))",
+            "INSERT INTO temp.dm_rank (pk, rank, upvotes, is_new, arxiv_id) "
+            f"SELECT p.pk, ROW_NUMBER() OVER (ORDER BY {PAPER_RANK}), COALESCE(p.upvotes, 0), "
+            "  p.arxiv_id IN (SELECT value FROM json_each(?)), p.arxiv_id "
+            "FROM temp.batch_papers b JOIN papers p ON p.pk = b.pk",
             (json.dumps(list(new_ids)),),
         )
         # What each user already has today: open rows (any day's: they go out before anything new) and sent.
@@ -182,29 +185,29 @@ class DeliveryRepository:
             ") GROUP BY target_id",
             (day,),
         )
-        # Each user's matches ranked; a paper that already has the user's row (an update) is not offered again.
-        # Only the first ``cap`` can ever fit, so only those are kept, with the count of new ones offered.
+        # Each user's matches numbered best first; a paper that already has the user's row (an update) is not
+        # offered again. Only the first ``cap`` can ever fit, so only those are kept, with the count of new ones.
         await conn.execute(
-            "INSERT INTO temp.dm_offer (user_id, pk, topic_id, slot, new_pairs, is_new) "
-            "SELECT user_id, pk, topic_id, slot, new_pairs, is_new FROM ("
-            "  SELECT g.user_id, g.pk, g.topic_id, g.is_new, "
-            f"   ROW_NUMBER() OVER (PARTITION BY g.user_id ORDER BY {DM_RANK}) AS slot, "
+            "INSERT INTO temp.dm_offer (user_id, rank, topic_id, slot, new_pairs, is_new) "
+            "SELECT user_id, rank, topic_id, slot, new_pairs, is_new FROM ("
+            "  SELECT g.user_id, g.rank, g.topic_id, g.is_new, "
+            "    ROW_NUMBER() OVER (PARTITION BY g.user_id ORDER BY g.upvotes DESC, g.topics DESC, g.rank) AS slot, "
             "    SUM(g.is_new) OVER (PARTITION BY g.user_id) AS new_pairs "
             "  FROM ("
-            "    SELECT t.user_id, m.paper_pk AS pk, MIN(t.id) AS topic_id, COUNT(*) AS topics, "
-            "      m.paper_pk IN temp.dm_new AS is_new "
-            "    FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id GROUP BY t.user_id, m.paper_pk"
-            "  ) g JOIN papers p ON p.pk = g.pk "
-            "  WHERE g.is_new OR NOT EXISTS (SELECT 1 FROM deliveries d "
-            "    WHERE d.target_kind = 'user' AND d.target_id = g.user_id AND d.paper_id = p.arxiv_id)"
+            "    SELECT t.user_id, r.rank, r.upvotes, r.is_new, r.arxiv_id, MIN(t.id) AS topic_id, COUNT(*) AS topics "
+            "    FROM temp.match_pairs m JOIN temp.dm_rank r ON r.pk = m.paper_pk "
+            "    JOIN topics t ON t.query_id = m.query_id GROUP BY t.user_id, r.rank"
+            "  ) g WHERE g.is_new OR NOT EXISTS (SELECT 1 FROM deliveries d "
+            "    WHERE d.target_kind = 'user' AND d.target_id = g.user_id AND d.paper_id = g.arxiv_id)"
             ") WHERE slot <= ?",
             (cap,),
         )
         room = "? - COALESCE((SELECT u.n FROM temp.dm_used u WHERE u.user_id = o.user_id), 0)"
         async with conn.execute(
             "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
-            "SELECT 'user', o.user_id, p.arxiv_id, o.topic_id, 'pending', ? "
-            f"FROM temp.dm_offer o JOIN papers p ON p.pk = o.pk WHERE o.slot <= {room} ORDER BY o.user_id, o.slot",
+            "SELECT 'user', o.user_id, r.arxiv_id, o.topic_id, 'pending', ? "
+            f"FROM temp.dm_offer o JOIN temp.dm_rank r ON r.rank = o.rank WHERE o.slot <= {room} "
+            "ORDER BY o.user_id, o.slot",
             (now, cap),
         ) as cursor:
             rows = cursor.rowcount
@@ -224,8 +227,8 @@ class DeliveryRepository:
             (day,),
         )
         held = await _count(conn, "SELECT SUM(held) FROM temp.dm_held")
-        for table in ("dm_new", "dm_used", "dm_offer", "dm_held"):
-            await conn.execute(f"DELETE FROM temp.{table}")
+        for table in _DM_TABLES:
+            await conn.execute(f"DELETE FROM temp.{table.split(' ', 1)[0]}")
         return TopicRows(rows=rows, held=held)
 
     async def recent_pks(
