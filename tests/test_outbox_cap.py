@@ -153,3 +153,22 @@ async def test_mydata_delete_still_removes_the_capped_pending_dms(db: Database) 
     assert await dm_held(db, MEMBER, NOW) == 0
     assert len(await dm_rows(db, OTHER)) == DM_DAILY_CAP
     assert await dm_held(db, OTHER, NOW) == 70 - DM_DAILY_CAP
+
+
+async def test_between_equal_upvotes_a_paper_more_of_the_members_topics_match_goes_first(db: Database) -> None:
+    await subscribe(db, MEMBER, "benchmark")
+    await subscribe(db, MEMBER, "robots")
+    batch = [
+        make_paper(
+            f"2611.{40_000 + n:05d}",
+            f"A benchmark study number {n}" + (" for robots" if n == 59 else ""),
+            upvotes=0,
+            listed_at=NOON - timedelta(minutes=n),
+        )
+        for n in range(60)
+    ]
+    await archive.store(db, batch, now=NOW)
+    rows = await dm_rows(db)
+    # The oldest paper would lose on time, but both topics match it; the rest are the newest.
+    assert rows[0] == batch[59].id
+    assert rows[1:] == [paper.id for paper in batch[: DM_DAILY_CAP - 1]]
