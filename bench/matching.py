@@ -21,6 +21,13 @@ Baseline: the naive matcher, every paper x every topic in Python: lower-cased ti
 required term (any, for an OR group) and no excluded one (plain substrings: no stemming, no word boundaries).
 At 10k and 100k topics it runs on a subset of the papers and is extrapolated linearly to 1,000 (labelled).
 
+Outbox (issue 15): the DM enqueue queues at most what each member can still get today (``DM_DAILY_CAP``), and
+counts the rest. Each tier also runs ``UNCAPPED_REPS`` repetition(s) with the DM enqueue of before (a row for every
+(user, paper) pair; ``_uncapped_enqueue_topics``), on the same papers, in the same run: a same-moment before/after.
+``lock_s`` is how long a poll's transaction holds the write lock (``BEGIN IMMEDIATE`` to the end of the enqueue;
+the ``COMMIT`` is not included, since every repetition rolls back). The selectivity row gives the matches per paper
+and per query, and the DM (user, paper) pairs queued and held, so a figure can be read against it.
+
 Correctness spot check: for a sample of the stored queries (random, plus queries with phrases and exclusions),
 the pairs the percolator found equal those of the query's own FTS5 expression (``parse_query(text).fts()``,
 what ``/search`` runs) over the archive's ``papers_fts`` restricted to the batch.
