@@ -17,18 +17,13 @@ import aiosqlite
 # every eligibility rule in bot.db.deliveries too).
 PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
 # The batch's papers in the order they win a member's daily DM slots: most upvoted (what readers of the day picked
-# out; arXiv-only papers have none), then newest. Between equal upvotes, a paper more of the member's topics match
-# goes first (``ord`` below).
+# out; arXiv-only papers have none), then newest.
 PAPER_RANK = f"COALESCE(p.upvotes, 0) DESC, {PAPER_TIME} DESC, p.arxiv_id"
-# Scratch tables of enqueue, on the writer's connection, emptied after each use. A pair's ``ord`` packs
-# (the paper's place by upvotes, fewer of the user's topics matching, the paper's rank) into one integer key.
-_RANK_SPAN = 1 << 24  # papers per poll, at most
-_TOPICS_MAX = 63  # topics matching one paper, as counted in ``ord`` (a member follows at most 25)
+# Scratch tables of enqueue, on the writer's connection, emptied after each use.
 _DM_TABLES = (
-    "dm_rank (pk INTEGER PRIMARY KEY, rank INTEGER NOT NULL UNIQUE, by_upvotes INTEGER NOT NULL, "
-    "is_new INTEGER NOT NULL, arxiv_id TEXT NOT NULL)",
-    "dm_pairs (user_id INTEGER NOT NULL, ord INTEGER NOT NULL, topic_id INTEGER NOT NULL, is_new INTEGER NOT NULL, "
-    "PRIMARY KEY (user_id, ord)) WITHOUT ROWID",
+    "dm_rank (pk INTEGER PRIMARY KEY, rank INTEGER NOT NULL UNIQUE, is_new INTEGER NOT NULL, arxiv_id TEXT NOT NULL)",
+    "dm_pairs (user_id INTEGER NOT NULL, rank INTEGER NOT NULL, topic_id INTEGER NOT NULL, is_new INTEGER NOT NULL, "
+    "PRIMARY KEY (user_id, rank)) WITHOUT ROWID",
     "dm_used (user_id INTEGER PRIMARY KEY, n INTEGER NOT NULL)",
     "dm_users (user_id INTEGER PRIMARY KEY, new_pairs INTEGER NOT NULL, room INTEGER NOT NULL, cutoff INTEGER, "
     "held INTEGER)",
@@ -52,37 +47,40 @@ async def enqueue(conn: aiosqlite.Connection, now: int, *, cap: int, day: int, n
     """One row per (user, paper) however many of the user's topics match, up to what each user may still get.
 
     A user's room is ``cap`` minus their open DM rows and those sent since ``day`` (midnight UTC). It goes to
-    their best matches (:data:`PAPER_RANK`, with how many of their topics match after the upvotes); the papers
-    new to the archive (``new_ids``) left out are counted in ``users.dm_held`` for ``day`` and get no row.
+    their best matches (:data:`PAPER_RANK`); the papers new to the archive (``new_ids``) left out are counted in
+    ``users.dm_held`` for ``day`` and get no row.
 
-    Set-based, in SQLite, without a window function over the pairs: the batch's papers are ranked once (a
-    few hundred rows); each (user, paper) pair goes once into a table keyed by (user, order), which sorts
-    them; each user's cut-off is then one short index walk, and only the rows up to it are written.
+    Set-based, in SQLite, without a sort or a window function over the pairs (millions at 100k topics): the
+    batch's papers are ranked once (a few hundred rows); topics are read in user order and each (user, paper)
+    pair lands once in a table keyed by (user, rank), so each user's pairs arrive together and come out best
+    first; each user's cut-off is then one short index walk, and only the rows up to it are written.
     """
     for table in _DM_TABLES:
         await conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table}")
         await conn.execute(f"DELETE FROM temp.{table.split(' ', 1)[0]}")
     await conn.execute(
-        "INSERT INTO temp.dm_rank (pk, rank, by_upvotes, is_new, arxiv_id) "
+        "INSERT INTO temp.dm_rank (pk, rank, is_new, arxiv_id) "
         f"SELECT p.pk, ROW_NUMBER() OVER (ORDER BY {PAPER_RANK}), "
-        "  DENSE_RANK() OVER (ORDER BY COALESCE(p.upvotes, 0) DESC), "
         "  p.arxiv_id IN (SELECT value FROM json_each(?)), p.arxiv_id "
         "FROM temp.batch_papers b JOIN papers p ON p.pk = b.pk",
         (json.dumps(list(new_ids)),),
     )
-    # Each (user, paper) once; ``ord`` orders a user's matches: upvotes, then more of their topics matching,
-    # then the paper's rank. A paper that already has the user's row (an update) is not offered again.
+    # Each (user, paper) once, the earliest matching topic noted; a paper that already has the user's row (an
+    # update) is not offered again. The index lets topics be read in user order (see the docstring); it is
+    # dropped again below, so the next poll's matcher does not maintain it.
+    await conn.execute("CREATE INDEX temp.match_pairs_query ON match_pairs (query_id, paper_pk)")
     await conn.execute(
-        "INSERT INTO temp.dm_pairs (user_id, ord, topic_id, is_new) "
-        f"SELECT t.user_id, r.by_upvotes * {1 << 32} + ({_TOPICS_MAX} - MIN(COUNT(*), {_TOPICS_MAX})) * "
-        f"  {_RANK_SPAN} + r.rank, MIN(t.id), r.is_new "
-        "FROM temp.match_pairs m JOIN temp.dm_rank r ON r.pk = m.paper_pk JOIN topics t ON t.query_id = m.query_id "
+        "INSERT INTO temp.dm_pairs (user_id, rank, topic_id, is_new) "
+        "SELECT t.user_id, r.rank, t.id, r.is_new FROM topics t "
+        "JOIN temp.match_pairs m ON m.query_id = t.query_id JOIN temp.dm_rank r ON r.pk = m.paper_pk "
         "WHERE r.is_new OR NOT EXISTS (SELECT 1 FROM deliveries d "
         "  WHERE d.target_kind = 'user' AND d.target_id = t.user_id AND d.paper_id = r.arxiv_id) "
-        "GROUP BY t.user_id, r.rank"
+        "ORDER BY t.user_id "
+        "ON CONFLICT (user_id, rank) DO UPDATE SET topic_id = MIN(topic_id, excluded.topic_id)"
     )
+    await conn.execute("DROP INDEX temp.match_pairs_query")
     # Each user's room: the cap less their open rows (any day's: they go out before anything new) and today's
-    # sent ones; the cut-off is the ``ord`` of the last pair that fits.
+    # sent ones; the cut-off is the rank of the last pair that fits.
     await conn.execute(
         "INSERT INTO temp.dm_used (user_id, n) SELECT target_id, COUNT(*) FROM ("
         "  SELECT target_id FROM deliveries WHERE target_kind = 'user' AND status IN ('pending', 'sending') "
@@ -98,29 +96,29 @@ async def enqueue(conn: aiosqlite.Connection, now: int, *, cap: int, day: int, n
         "FROM temp.dm_pairs p GROUP BY p.user_id",
         (cap,),
     )
-    # The cut-off: the ``ord`` of the room-th pair, one short index walk per user. OFFSET cannot be correlated,
+    # The cut-off: the rank of the room-th pair, one short index walk per user. OFFSET cannot be correlated,
     # so one statement per distinct room (at most ``cap`` of them; usually one).
     await conn.execute("UPDATE temp.dm_users SET cutoff = -1 WHERE room <= 0")
     async with conn.execute("SELECT DISTINCT room FROM temp.dm_users WHERE room > 0") as cursor:
         rooms = [int(row[0]) for row in await cursor.fetchall()]
     for room in rooms:
         await conn.execute(
-            "UPDATE temp.dm_users SET cutoff = COALESCE((SELECT p.ord FROM temp.dm_pairs p "
-            f"  WHERE p.user_id = dm_users.user_id ORDER BY p.ord LIMIT 1 OFFSET ?), {1 << 62}) WHERE room = ?",
+            "UPDATE temp.dm_users SET cutoff = COALESCE((SELECT p.rank FROM temp.dm_pairs p "
+            f"  WHERE p.user_id = dm_users.user_id ORDER BY p.rank LIMIT 1 OFFSET ?), {1 << 62}) WHERE room = ?",
             (room - 1, room),
         )
     async with conn.execute(
         "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
         "SELECT 'user', u.user_id, r.arxiv_id, p.topic_id, 'pending', ? "
-        "FROM temp.dm_users u JOIN temp.dm_pairs p ON p.user_id = u.user_id AND p.ord <= u.cutoff "
-        f"JOIN temp.dm_rank r ON r.rank = p.ord % {_RANK_SPAN} ORDER BY u.user_id, p.ord",
+        "FROM temp.dm_users u JOIN temp.dm_pairs p ON p.user_id = u.user_id AND p.rank <= u.cutoff "
+        "JOIN temp.dm_rank r ON r.rank = p.rank ORDER BY u.user_id, p.rank",
         (now,),
     ) as cursor:
         rows = cursor.rowcount
     # The new papers each user was offered that did not fit: counted for the daily-limit note, not queued.
     await conn.execute(
         "UPDATE temp.dm_users SET held = new_pairs - ("
-        "  SELECT COUNT(*) FROM temp.dm_pairs p WHERE p.user_id = dm_users.user_id AND p.ord <= dm_users.cutoff "
+        "  SELECT COUNT(*) FROM temp.dm_pairs p WHERE p.user_id = dm_users.user_id AND p.rank <= dm_users.cutoff "
         "  AND p.is_new)"
     )
     await conn.execute(
