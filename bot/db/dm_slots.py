@@ -68,7 +68,7 @@ async def enqueue(conn: aiosqlite.Connection, now: int, *, cap: int, day: int, n
     # Each (user, paper) once, the earliest matching topic noted; a paper that already has the user's row (an
     # update) is not offered again. The index lets topics be read in user order (see the docstring); it is
     # dropped again below, so the next poll's matcher does not maintain it.
-    await conn.execute("CREATE INDEX temp.match_pairs_query ON match_pairs (query_id, paper_pk)")
+    await conn.execute("CREATE INDEX IF NOT EXISTS temp.match_pairs_query ON match_pairs (query_id, paper_pk)")
     await conn.execute(
         "INSERT INTO temp.dm_pairs (user_id, rank, topic_id, is_new) "
         "SELECT t.user_id, r.rank, t.id, r.is_new FROM topics t "
@@ -78,7 +78,7 @@ async def enqueue(conn: aiosqlite.Connection, now: int, *, cap: int, day: int, n
         "ORDER BY t.user_id "
         "ON CONFLICT (user_id, rank) DO UPDATE SET topic_id = MIN(topic_id, excluded.topic_id)"
     )
-    await conn.execute("DROP INDEX temp.match_pairs_query")
+    await conn.execute("DROP INDEX IF EXISTS temp.match_pairs_query")
     # Each user's room: the cap less their open rows (any day's: they go out before anything new) and today's
     # sent ones; the cut-off is the rank of the last pair that fits.
     await conn.execute(
