@@ -231,6 +231,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, paper_id)
     ) WITHOUT ROWID;
     """,
+    """
+    -- DMs are capped where they are queued (bot.delivery.outbox): matches past a member's daily cap get no row,
+    -- only this count, so the message that reaches the cap can still say how many more there were.
+    ALTER TABLE users ADD COLUMN dm_held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN dm_held_day INTEGER;  -- midnight UTC (unix seconds) of the day dm_held counts
+    -- DM rows have no server: keeping them out of this index saves one index write per queued DM.
+    DROP INDEX deliveries_guild;
+    CREATE INDEX deliveries_guild ON deliveries (guild_id, status) WHERE guild_id IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
