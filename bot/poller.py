@@ -23,9 +23,10 @@ from bot.db.sources import SourceState
 from bot.delivery.outbox import EnqueueReport
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
+from bot.sources.arxiv_api import ArxivApi
 from bot.sources.base import FetchResult
 from bot.sources.hf import HuggingFaceSource, dedupe
-from bot.sources.http import HttpClient, RetryPolicy, SourceError
+from bot.sources.http import HttpClient, RetryPolicy, SourceError, Spacing
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,11 @@ class PaperSource(Protocol):
     name: str
 
     async def fetch(
-        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+        self,
+        validators: dict[str, str] | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        watermark: str | None = None,
     ) -> FetchResult: ...
 
 
@@ -74,7 +79,22 @@ def build_sources(settings: Settings, http: HttpClient) -> list[PaperSource]:
         HuggingFaceSource(http, settings.hf_base_url, lookback_days=settings.hf_lookback_days)
     ]
     if settings.arxiv_categories:
-        sources.append(ArxivSource(http, settings.arxiv_rss_base_url, settings.arxiv_categories))
+        api = ArxivApi(
+            http,
+            settings.arxiv_api_base_url,
+            settings.arxiv_categories,
+            page_size=settings.arxiv_api_page_size,
+            spacing=Spacing(settings.arxiv_api_interval_seconds),
+        )
+        sources.append(
+            ArxivSource(
+                http,
+                settings.arxiv_rss_base_url,
+                settings.arxiv_categories,
+                api=api,
+                backfill_days=settings.arxiv_backfill_max_days,
+            )
+        )
     return sources
 
 
@@ -179,6 +199,8 @@ class Poller:
                     state.last_count = len(outcome.papers)
                     state.etag = outcome.validators.get("etag")
                     state.last_modified = outcome.validators.get("last_modified")
+                if outcome.watermark is not None:
+                    state.watermark = outcome.watermark
                 papers.extend(outcome.papers)
                 report.sources.append(
                     SourceReport(
@@ -210,4 +232,4 @@ class Poller:
         return report
 
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
-        return await source.fetch(state.validators, now=now, since=state.last_success_at)
+        return await source.fetch(state.validators, now=now, since=state.last_success_at, watermark=state.watermark)

@@ -213,6 +213,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN thread_wanted INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX deliveries_thread_wanted ON deliveries (id) WHERE thread_wanted = 1;
     """,
+    """
+    -- A source's own progress marker, written with the papers it covers. arXiv: the last listing day
+    -- (YYYY-MM-DD) whose papers are all stored; a later listing seen past a gap starts a back-fill.
+    ALTER TABLE source_state ADD COLUMN watermark TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
