@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.db import Database
+from bot.models import Paper
 from bot.poller import Poller, build_http, build_sources
 from bot.sources import arxiv_calendar
 from bot.sources.arxiv import ArxivSource
-from bot.sources.arxiv_api import ArxivApi, query
+from bot.sources.arxiv_api import ArxivApi, parse_page, query
 from bot.sources.arxiv_calendar import Window, backfill_window, expected_listing, missed_listings
 from bot.sources.base import FetchResult
 from bot.sources.http import HttpClient, RetryPolicy, Spacing
@@ -293,3 +294,63 @@ async def test_a_restart_during_the_outage_still_backfills(
 
 def test_fetch_result_leaves_the_watermark_alone_by_default() -> None:
     assert FetchResult(source="x").watermark is None
+
+
+# ---- odd pages -----------------------------------------------------------------------------------------
+
+
+def test_a_wrong_encoding_declaration_still_reads_every_entry() -> None:
+    record = ArxivRecord("2603.00001", "Café théorie", at(MONDAY, 9), authors=("Zoë Ångström",))
+    body = arxiv_api.feed([record], total=1, start=0, per_page=10).replace(b'encoding="UTF-8"', b'encoding="us-ascii"')
+    page = parse_page(body, latest=WEDNESDAY)
+    assert [paper.title for paper in page.papers] == ["Café théorie"]
+    assert page.papers[0].authors == ["Zoë Ångström"]
+    assert page.entries == 1 and page.total == 1 and len(page.problems) == 1
+
+
+async def test_an_unusable_entry_is_skipped_and_paging_goes_on(outage: PaperServer) -> None:
+    outage.arxiv_records = [
+        ArxivRecord(f"2602.{61000 + i}", "" if i == 3 else f"Paper {i}", at(MONDAY, 1) + timedelta(minutes=i))
+        for i in range(12)
+    ]
+    async with http() as client:
+        result = await source(client, outage, page_size=5).fetch(watermark="2026-02-27")
+    assert len(outage.arxiv_api_requests()) == 3
+    assert {paper.id for paper in result.papers} == RSS_IDS | {f"2602.{61000 + i}" for i in range(12) if i != 3}
+    assert result.skipped == 1 and any("2602.61003: no title" in warning for warning in result.warnings)
+    assert result.watermark == "2026-03-04"
+
+
+async def test_an_error_entry_fails_the_backfill(outage: PaperServer) -> None:
+    outage.fail("arxiv_api", Fault(status=200, body=arxiv_api.error_feed("malformed query")))
+    async with http() as client:
+        result = await source(client, outage).fetch(watermark="2026-02-27")
+    assert result.watermark is None
+    assert any("arXiv API error: malformed query" in warning for warning in result.warnings)
+
+
+async def test_a_query_the_api_cannot_read_fails_cleanly(outage: PaperServer) -> None:
+    """The fixture answers like arXiv (HTTP 400 and an Error entry); the bot reports it and keeps the feed."""
+    async with http() as client:
+        api = ArxivApi(client, outage.arxiv_api_base, ["cs.LG"], page_size=10, spacing=Spacing(0.01))
+        api.url += "?search_query=nonsense"  # what a future change to the query syntax could send
+        arxiv = ArxivSource(client, outage.rss_base, ["cs.LG"], api=api, backfill_days=10)
+        result = await arxiv.fetch(watermark="2026-02-27")
+    assert result.watermark is None and {paper.id for paper in result.papers} == RSS_IDS
+    assert [item.status for item in outage.arxiv_api_requests()] == [400]  # not retried: it would not help
+    assert any("HTTP 400" in warning for warning in result.warnings)
+
+
+class BrokenApi(ArxivApi):
+    async def fetch(self, window: Window, *, latest: date) -> tuple[list[Paper], list[str]]:
+        raise RuntimeError("a bug in the back-fill")
+
+
+async def test_a_bug_in_the_backfill_does_not_hold_back_the_feed(outage: PaperServer) -> None:
+    async with http() as client:
+        api = BrokenApi(client, outage.arxiv_api_base, ["cs.LG"], page_size=10, spacing=Spacing(0.01))
+        result = await ArxivSource(client, outage.rss_base, ["cs.LG"], api=api, backfill_days=10).fetch(
+            watermark="2026-02-27"
+        )
+    assert {paper.id for paper in result.papers} == RSS_IDS
+    assert result.watermark is None and any("a bug in the back-fill" in warning for warning in result.warnings)

@@ -196,7 +196,9 @@ class ArxivSource:
         )
         try:
             papers, problems = await api.fetch(window, latest=seen)
-        except SourceError as error:
+        except Exception as error:  # a bug here must not hold back the feed's own papers
+            if not isinstance(error, SourceError):
+                log.exception("arXiv back-fill failed unexpectedly")
             result.warnings.append(
                 f"back-fill of submissions {window.first}..{window.last} failed: {error}; the next poll tries again"
             )

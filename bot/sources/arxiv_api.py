@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from calendar import timegm
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -75,26 +76,38 @@ def parse_entry(entry: Any, *, latest: date) -> Paper:
     )
 
 
-def parse_page(body: bytes, *, latest: date) -> tuple[list[Paper], int, list[str]]:
-    """(papers, total results, problems) from one Atom page; SourceError when the page cannot be trusted."""
+@dataclass
+class Page:
+    papers: list[Paper] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    entries: int = 0  # entries on the page, usable or not: how far ``start`` moves
+    total: int = 0  # results of the whole query (opensearch:totalResults)
+
+
+def parse_page(body: bytes, *, latest: date) -> Page:
+    """One Atom page of results; SourceError when the page cannot be trusted."""
     feed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    problems: list[str] = []
     if feed.get("bozo"):
-        raise SourceError(f"arXiv API page is not well-formed: {feed.get('bozo_exception')}")
+        problem = feed.get("bozo_exception")
+        # A wrong encoding declaration still parses every entry; anything else may have lost some.
+        if not isinstance(problem, feedparser.CharacterEncodingOverride):
+            raise SourceError(f"arXiv API page is not well-formed: {problem}")
+        problems.append(f"API page: {problem}")
     try:
         total = int(feed.get("feed", {}).get("opensearch_totalresults", ""))
     except ValueError:
         raise SourceError("arXiv API page has no opensearch:totalResults") from None
-    papers: list[Paper] = []
-    problems: list[str] = []
+    page = Page(problems=problems, entries=len(feed.entries), total=total)
     for index, entry in enumerate(feed.entries):
         # arXiv answers a bad query with one entry titled "Error" (and HTTP 400, which fails earlier).
         if str(entry.get("title", "")).strip() == "Error" and "api/errors" in str(entry.get("id", "")):
             raise SourceError(f"arXiv API error: {text.clean(entry.get('summary', ''))[:200]}")
         try:
-            papers.append(parse_entry(entry, latest=latest))
+            page.papers.append(parse_entry(entry, latest=latest))
         except (ValueError, TypeError, AttributeError) as error:
-            problems.append(f"API entry {index}: {error}")
-    return papers, total, problems
+            page.problems.append(f"API entry {index}: {error}")
+    return page
 
 
 class ArxivApi:
@@ -125,17 +138,18 @@ class ArxivApi:
             }
             response = await self.http.get(self.url, source=NAME, params=params, spacing=self.spacing)
             requests += 1
-            page, total, page_problems = await asyncio.to_thread(parse_page, response.body, latest=latest)
-            if total > MAX_RESULTS:
-                raise SourceError(f"arXiv API: {total} results for {window.first}..{window.last}, over {MAX_RESULTS}")
-            received = len(page) + len(page_problems)
-            if received == 0 and start < total:
+            page = await asyncio.to_thread(parse_page, response.body, latest=latest)
+            if page.total > MAX_RESULTS:
+                raise SourceError(
+                    f"arXiv API: {page.total} results for {window.first}..{window.last}, over {MAX_RESULTS}"
+                )
+            if page.entries == 0 and start < page.total:
                 # arXiv sometimes answers an empty page mid-way; the rest is not lost, only not read yet.
-                raise SourceError(f"arXiv API gave an empty page at {start} of {total} results")
-            papers.extend(page)
-            problems.extend(page_problems)
-            start += received
-            if start >= total:
+                raise SourceError(f"arXiv API gave an empty page at {start} of {page.total} results")
+            papers.extend(page.papers)
+            problems.extend(page.problems)
+            start += page.entries
+            if start >= page.total:
                 break
         log.info(
             "arXiv back-fill: %d papers submitted %s..%s (%d requests)",
