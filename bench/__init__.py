@@ -62,6 +62,7 @@ REGISTRY: dict[str, str] = {
     "soak": "bench.soak",
     "ceiling": "bench.ceiling",
     "startup": "bench.startup",
+    "backfill": "bench.backfill",
 }
 RESULTS_VERSION = 1
 

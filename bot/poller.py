@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ERROR_CHARS = 500
+# Papers per storing transaction. A poll brings ~150; an arXiv back-fill can bring thousands, whose one
+# transaction would hold SQLite's write lock for tens of seconds (docs/benchmarks.md, "arXiv back-fill").
+STORE_CHUNK = 250
 
 
 class PaperSource(Protocol):
@@ -114,8 +117,10 @@ class Poller:
         interval: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ready: asyncio.Event | None = None,
+        store_chunk: int = STORE_CHUNK,
     ) -> None:
         self.db = db
+        self.store_chunk = store_chunk
         self.ready = ready  # set once every stored topic has its plan (bot.plans); polls wait for it
         self.sources = list(sources)
         self.interval = interval
@@ -213,11 +218,7 @@ class Poller:
             report.sources[-1].forced = source.name in forced
             new_states.append(state)
 
-        batch = dedupe(papers)
-        async with self.db.transaction() as conn:
-            stored = await archive.store_in(self.db, conn, batch, now=int(now.timestamp()))
-            for state in new_states:
-                await self.db.sources.save(conn, state)
+        stored = await self._store(dedupe(papers), new_states, now)
         report.stored, report.queued = stored.papers, stored.queued
         log.info(
             "poll: %d new, %d updated, %d unchanged papers (%s)",
@@ -230,6 +231,24 @@ class Poller:
         for listener in self.listeners:
             listener(report)
         return report
+
+    async def _store(self, batch: list[Paper], states: list[SourceState], now: datetime) -> archive.Stored:
+        """The batch in chunks of ``store_chunk`` papers, each one transaction deciding its papers' deliveries.
+
+        The sources' states (ETag, watermark) commit with the last chunk: a crash part-way leaves them as they
+        were, so the next poll fetches the same papers again, finds the stored chunks unchanged (nothing is
+        delivered twice) and stores the rest.
+        """
+        total = archive.Stored()
+        size = self.store_chunk
+        chunks = [batch[start : start + size] for start in range(0, len(batch), size)] or [[]]
+        for index, chunk in enumerate(chunks):
+            async with self.db.transaction() as conn:
+                total.add(await archive.store_in(self.db, conn, chunk, now=int(now.timestamp())))
+                if index == len(chunks) - 1:
+                    for state in states:
+                        await self.db.sources.save(conn, state)
+        return total
 
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
         return await source.fetch(state.validators, now=now, since=state.last_success_at, watermark=state.watermark)

@@ -7,6 +7,7 @@ listing stored, Monday's and Tuesday's listings were missed: their papers come f
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,6 +17,9 @@ from hypothesis import strategies as st
 
 from bot.config import Settings
 from bot.db import Database
+from bot.db.feeds import FeedConfig
+from bot.db.sources import SourceState
+from bot.feeds import save_feed
 from bot.models import Paper
 from bot.poller import Poller, build_http, build_sources
 from bot.sources import arxiv_calendar
@@ -354,3 +358,35 @@ async def test_a_bug_in_the_backfill_does_not_hold_back_the_feed(outage: PaperSe
         )
     assert {paper.id for paper in result.papers} == RSS_IDS
     assert result.watermark is None and any("a bug in the back-fill" in warning for warning in result.warnings)
+
+
+async def test_a_crash_part_way_through_a_chunked_backfill_loses_and_repeats_nothing(
+    db: Database, outage: PaperServer, make_settings: Callable[..., Settings]
+) -> None:
+    """A back-fill is stored in chunks (short write locks); the watermark commits with the last one only."""
+    settings = make_settings()
+    clock = lambda: datetime(2026, 3, 4, 15, 0, tzinfo=UTC)  # noqa: E731
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
+    async with db.transaction() as conn:
+        await db.sources.save(conn, SourceState(name="arxiv", watermark="2026-02-27"))
+        # A real failure in the third chunk: SQLite refuses one paper of it.
+        await conn.execute(
+            "CREATE TRIGGER explode BEFORE INSERT ON papers WHEN NEW.arxiv_id = '2602.60022' "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    http_client = build_http(settings)
+    async with http_client:
+        poller = Poller(db, build_sources(settings, http_client), interval=1, clock=clock, store_chunk=10)
+        with pytest.raises(sqlite3.Error, match="disk full"):
+            await poller.poll_once()
+        assert await db.papers.count() == 20  # two chunks committed, each with its deliveries decided
+        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 20
+        assert (await db.sources.get("arxiv")).watermark == "2026-02-27"
+        async with db.transaction() as conn:
+            await conn.execute("DROP TRIGGER explode")
+        report = await poller.poll_once()
+    assert (await db.sources.get("arxiv")).watermark == "2026-03-04"
+    assert len(report.stored.new) == len(RSS_IDS | MISSED_IDS) - 20 and report.stored.unchanged == 20
+    assert report.queued.channel_rows == len(report.stored.new)
+    rows = await db.fetchall("SELECT paper_id, COUNT(*) AS n FROM deliveries GROUP BY paper_id")
+    assert len(rows) == len(RSS_IDS | MISSED_IDS) and {row["n"] for row in rows} == {1}
