@@ -1,9 +1,10 @@
-"""One poll: read every enabled source, merge what they say, store the batch in one transaction.
+"""One poll: read every enabled source, merge what they say, store the batch.
 
 A source that fails is logged and backed off; it never stops the others and never stops the loop.
-Source state (health, backoff, ETag) is written in the same transaction as the papers and the deliveries
-they make eligible (``bot.archive``), so a crash can never record "feed seen" for papers that were not
-stored, nor store papers whose deliveries were not decided.
+Papers are stored with the deliveries they make eligible (``bot.archive``), in transactions of at most
+``STORE_CHUNK`` papers so a large batch (an arXiv back-fill) never holds the write lock for long. Source
+state (health, backoff, ETag, watermark) is written in the last of them, so a crash can never record "feed
+seen" for papers that were not stored, nor store papers whose deliveries were not decided.
 """
 
 from __future__ import annotations
