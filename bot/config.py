@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # and at most ARXIV_BACKFILL_MAX_DAYS days of submissions (0 turns the back-fill off).
     arxiv_api_base_url: str = "https://export.arxiv.org/api"
     arxiv_api_interval_seconds: float = Field(default=3.0, gt=0, le=60)
-    arxiv_api_page_size: int = Field(default=1000, ge=1, le=2000)
+    arxiv_api_page_size: int = Field(default=500, ge=1, le=2000)
     arxiv_backfill_max_days: int = Field(default=10, ge=0, le=60)
     poll_interval_seconds: int = Field(default=900, ge=1, le=86_400)
     dev_guild_id: int | None = Field(default=None, gt=0)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.config import Settings
@@ -69,11 +69,15 @@ def test_the_usual_listing_of_a_submission(submitted: datetime, listing: date) -
 
 
 def test_the_window_starts_before_the_last_stored_listing_s_cutoff_and_ends_with_the_seen_one() -> None:
-    assert backfill_window(FRIDAY, WEDNESDAY, max_days=10) == Window(date(2026, 2, 26), WEDNESDAY)
+    assert backfill_window(FRIDAY, WEDNESDAY, max_days=10) == Window(date(2026, 2, 26), TUESDAY)
     clipped = backfill_window(date(2025, 6, 2), WEDNESDAY, max_days=10)
-    assert clipped == Window(date(2026, 2, 23), WEDNESDAY, clipped=True) and clipped.days == 10
+    assert clipped == Window(date(2026, 2, 22), TUESDAY, clipped=True) and clipped.days == 10
 
 
+# New York's clocks go forward on 8 March 2026 and back on 1 November: submissions just before the cut-offs.
+@example(covered=date(2026, 3, 6), gap=3, offset=3 * 24 * 60 + 17 * 60 + 30)  # Mon 13:30 EDT, for Tuesday
+@example(covered=date(2026, 10, 30), gap=3, offset=18 * 60 + 30)  # Fri 14:30 EDT, for Tuesday
+@example(covered=date(2026, 10, 30), gap=3, offset=3 * 24 * 60 + 18 * 60 + 30)  # Mon 13:30 EST, for Tuesday
 @given(
     covered=st.dates(min_value=date(2025, 1, 1), max_value=date(2027, 12, 31)).filter(arxiv_calendar.is_weekday),
     gap=st.integers(min_value=1, max_value=12),
@@ -171,7 +175,7 @@ async def test_missed_listings_are_read_page_by_page(outage: PaperServer) -> Non
     requests = outage.arxiv_api_requests()
     assert [item.query["start"] for item in requests] == ["0", "10", "20"]
     assert {item.query["max_results"] for item in requests} == {"10"}
-    assert requests[0].query["search_query"] == "cat:cs.LG AND submittedDate:[202602260000 TO 202603042359]"
+    assert requests[0].query["search_query"] == "cat:cs.LG AND submittedDate:[202602260000 TO 202603032359]"
     missed = {paper.id: paper for paper in result.papers}
     assert missed["2602.60000"].listed_at == arxiv_calendar.listing_time(MONDAY)
     assert missed["2602.60024"].listed_at == arxiv_calendar.listing_time(TUESDAY)
@@ -212,7 +216,7 @@ async def test_a_failed_backfill_keeps_the_watermark_and_the_next_poll_finishes_
         assert {paper.id for paper in failed.papers} == RSS_IDS
         assert failed.watermark is None
         assert failed.validators == {}  # the next poll reads the feed again instead of a 304
-        assert any("back-fill of submissions 2026-02-26..2026-03-04 failed" in w for w in failed.warnings)
+        assert any("back-fill of submissions 2026-02-26..2026-03-03 failed" in w for w in failed.warnings)
         outage.recover("arxiv_api")
         again = await source(client, outage).fetch(failed.validators, watermark="2026-02-27")
     assert {paper.id for paper in again.papers} == RSS_IDS | MISSED_IDS
@@ -234,7 +238,7 @@ async def test_an_empty_page_with_results_left_fails_the_backfill(outage: PaperS
 
 def query_for_window() -> arxiv_api.Query:
     parsed = arxiv_api.parse_query(
-        {"search_query": query(["cs.LG"], Window(date(2026, 2, 26), WEDNESDAY)), "max_results": "100"}
+        {"search_query": query(["cs.LG"], Window(date(2026, 2, 26), TUESDAY)), "max_results": "100"}
     )
     assert isinstance(parsed, arxiv_api.Query)
     return parsed
@@ -244,7 +248,7 @@ async def test_a_long_absence_backfills_only_the_last_days(outage: PaperServer) 
     async with http() as client:
         result = await source(client, outage, days=3).fetch(watermark="2025-06-02")
     assert result.watermark == "2026-03-04"
-    assert outage.arxiv_api_requests()[0].query["search_query"].endswith("[202603020000 TO 202603042359]")
+    assert outage.arxiv_api_requests()[0].query["search_query"].endswith("[202603010000 TO 202603032359]")
     assert any("ARXIV_BACKFILL_MAX_DAYS=3" in warning for warning in result.warnings)
 
 

@@ -91,14 +91,16 @@ def backfill_window(covered: date, seen: date, *, max_days: int) -> Window | Non
     """The submissions that can be on the listings missed between ``covered`` and ``seen``; None if none were.
 
     A listing after ``covered`` only holds papers submitted after ``covered``'s cut-off (14:00 New York on
-    the weekday before it), so the window starts at 00:00 UTC of that weekday: earlier than the cut-off in
-    every time zone, never later. It ends with ``seen`` itself, whose listing the feed already gave, so a
-    holiday that moved a cut-off cannot leave a paper outside it. The overlap at both ends is papers already
-    stored, which the archive sees as unchanged. ``max_days`` bounds the window for a bot that was away long.
+    the weekday before it), so the window starts at 00:00 UTC of that weekday, before the cut-off in every
+    season. A listing before ``seen`` only holds papers submitted before ``seen``'s cut-off (14:00 New York,
+    18:00 or 19:00 UTC, on the weekday before ``seen``), so the window ends with that UTC day: a weekday
+    later than the missed listings strictly need, in case arXiv moved a cut-off around a holiday. Holidays
+    only move papers to a later listing, at the latest ``seen``, which is in the feed. The overlap at both
+    ends is papers already stored, which the archive sees as unchanged (arXiv's API dates submissions in
+    GMT). ``max_days`` bounds the window for a bot that was away long.
     """
     if not missed_listings(covered, seen):
         return None
-    first = previous_weekday(covered)
-    earliest = seen - timedelta(days=max_days - 1)
-    clipped = first < earliest
-    return Window(max(first, earliest), seen, clipped)
+    first, last = previous_weekday(covered), previous_weekday(seen)
+    earliest = last - timedelta(days=max_days - 1)
+    return Window(max(first, earliest), last, clipped=first < earliest)
