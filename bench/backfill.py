@@ -41,7 +41,7 @@ from testing.paper_server import PaperServer
 
 NAME = "backfill"
 PAPERS = {"small": 3_000, "medium": 20_000, "large": 20_000}
-PAGE = 1_000
+PAGE = 500  # the ARXIV_API_PAGE_SIZE default
 PROBE_EVERY = 0.02
 
 
@@ -59,7 +59,8 @@ def _days() -> tuple[date, date]:
 def _records(papers: list[Paper], covered: date, seen: date) -> list[ArxivRecord]:
     """API records for generated papers, with ids arXiv could issue (the generator's run past 99999 a month)."""
     start = datetime.combine(covered, datetime.min.time(), UTC)
-    span = (datetime.combine(seen, datetime.min.time(), UTC) - start) / len(papers)
+    end = datetime.combine(arxiv_calendar.previous_weekday(seen), datetime.min.time(), UTC)  # the window's last day
+    span = (end - start) / len(papers)
     return [
         ArxivRecord(
             f"26{7 + index // 90_000:02d}.{10_000 + index % 90_000:05d}",  # 2607.10000 on: after the corpus ids
