@@ -123,3 +123,52 @@ async def test_two_listing_days_missed_are_stored_and_posted_once(
         assert [item.status for item in api_requests].count(200) == -(-4 * PER_DAY // 7)  # one back-fill, paged
         gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(api_requests)]
         assert min(gaps) >= 0.1, gaps
+
+
+async def test_an_api_failure_after_recovery_and_a_restart_lose_and_repeat_nothing(
+    paper_server: PaperServer, make_settings: Callable[..., Settings], fake_discord: FakeDiscord
+) -> None:
+    """arXiv's feed is back but its API fails; the bot is restarted; the next start back-fills the rest."""
+    papers = [
+        p for p in parse_feed(shared_fixture("seeds/arxiv_rss_002.xml").read_bytes()).papers if "cs.AI" in p.categories
+    ]
+    per_day = len(papers) // 4
+    groups = [papers[i * per_day : (i + 1) * per_day] for i in range(4)]
+    days = listing_days()
+    before, missed_one, missed_two, back = groups
+    paper_server.arxiv_feed = feed_of(days[0], before)
+    guild, general, news, admin, member = build_world(fake_discord)
+    settings = bot_settings(
+        make_settings(arxiv_categories="cs.AI", poll_interval_seconds=3600, arxiv_api_interval_seconds=0.05),
+        fake_discord,
+    )
+    async with running_bot(settings, fake_discord) as bot:
+        world = World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)
+        await add_feed(world)
+        paper_server.fail_always("arxiv", Fault(status=503))
+        await bot.poller.poll_once(force=True)
+        paper_server.recover("arxiv")
+        paper_server.arxiv_feed = feed_of(days[3], back)
+        paper_server.arxiv_records = [
+            record for day, group in zip(days, groups, strict=True) for record in records_for(day, group)
+        ]
+        paper_server.fail_always("arxiv_api", Fault(reset=True))
+        report = await bot.poller.poll_once(force=True)
+        assert {item.name: item.status for item in report.sources}["arxiv"] == "ok"  # the feed's papers count
+        await idle(world)
+        assert set(posted_ids(fake_discord.messages(news))) == {p.id for p in back}
+        assert (await bot.db.sources.get("arxiv")).watermark == days[0].isoformat()
+
+    paper_server.recover("arxiv_api")
+    async with running_bot(settings, fake_discord) as bot:  # a new process life; its first poll back-fills
+        world = World(fake_discord, paper_server, bot, settings, guild, general, news, admin, member)
+        assert (await bot.db.sources.get("arxiv")).watermark == days[3].isoformat()
+        expected = {p.id for p in itertools.chain(missed_one, missed_two, back)}
+        await fake_discord.wait_for(
+            lambda: len(fake_discord.messages(news)) >= len(expected), timeout=20, message="the missed days posted"
+        )
+        await bot.poller.poll_once(force=True)
+        await idle(world)
+        posted = Counter(posted_ids(fake_discord.messages(news)))
+        assert set(posted) == expected
+        assert set(posted.values()) == {1}
