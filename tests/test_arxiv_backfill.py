@@ -394,3 +394,19 @@ async def test_a_crash_part_way_through_a_chunked_backfill_loses_and_repeats_not
     assert report.queued.channel_rows == len(report.stored.new)
     rows = await db.fetchall("SELECT paper_id, COUNT(*) AS n FROM deliveries GROUP BY paper_id")
     assert len(rows) == len(RSS_IDS | MISSED_IDS) and {row["n"] for row in rows} == {1}
+
+
+async def test_a_whole_archive_category_asks_for_its_subjects(outage: PaperServer) -> None:
+    """ARXIV_CATEGORIES=cs is one feed for RSS; the API is asked for cat:cs.* (papers carry subject classes)."""
+    outage.arxiv_records = [
+        ArxivRecord("2603.00011", "A robotics paper", at(MONDAY, 9), categories=("cs.RO",)),
+        ArxivRecord("2603.00012", "A maths paper", at(MONDAY, 9), categories=("math.CO",)),
+    ]
+    async with http() as client:
+        api = ArxivApi(client, outage.arxiv_api_base, ["cs"], page_size=10, spacing=Spacing(0.01))
+        result = await ArxivSource(client, outage.rss_base, ["cs"], api=api, backfill_days=10).fetch(
+            watermark="2026-02-27"
+        )
+    assert "2603.00011" in {paper.id for paper in result.papers}
+    assert "2603.00012" not in {paper.id for paper in result.papers}
+    assert outage.arxiv_api_requests()[0].query["search_query"].startswith("cat:cs.* AND ")
