@@ -410,3 +410,17 @@ async def test_a_whole_archive_category_asks_for_its_subjects(outage: PaperServe
     assert "2603.00011" in {paper.id for paper in result.papers}
     assert "2603.00012" not in {paper.id for paper in result.papers}
     assert outage.arxiv_api_requests()[0].query["search_query"].startswith("cat:cs.* AND ")
+
+
+async def test_a_window_with_more_results_than_arxiv_pages_through_is_read_in_halves(outage: PaperServer) -> None:
+    """arXiv pages through at most 30,000 results of one query; a larger window is split by days."""
+    async with http() as client:
+        api = ArxivApi(client, outage.arxiv_api_base, ["cs.LG"], page_size=4, spacing=Spacing(0.01), max_results=12)
+        result = await ArxivSource(client, outage.rss_base, ["cs.LG"], api=api, backfill_days=10).fetch(
+            watermark="2026-02-27"
+        )
+    assert {paper.id for paper in result.papers} == RSS_IDS | MISSED_IDS
+    assert result.watermark == "2026-03-04"
+    windows = {item.query["search_query"].split("submittedDate:")[1] for item in outage.arxiv_api_requests()}
+    assert "[202602260000 TO 202603032359]" in windows  # asked once, 26 results: too many
+    assert "[202602260000 TO 202602282359]" in windows and "[202603010000 TO 202603032359]" in windows

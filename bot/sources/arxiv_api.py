@@ -13,7 +13,7 @@ import asyncio
 import logging
 from calendar import timegm
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 NAME = "arxiv"
 MAX_PAGE = 2000  # arXiv's limit for one request
-MAX_RESULTS = 30_000  # arXiv refuses to page past this; a window that large is reported, not half-read
+MAX_RESULTS = 30_000  # arXiv refuses to page past this; a window with more is read in smaller windows
 MAX_AUTHORS = 500
 
 
@@ -114,20 +114,42 @@ class ArxivApi:
     """Pages through one query; every request waits its turn in ``spacing`` (shared by the whole process)."""
 
     def __init__(
-        self, http: HttpClient, base_url: str, categories: list[str], *, page_size: int, spacing: Spacing
+        self,
+        http: HttpClient,
+        base_url: str,
+        categories: list[str],
+        *,
+        page_size: int,
+        spacing: Spacing,
+        max_results: int = MAX_RESULTS,
     ) -> None:
         self.http = http
         self.url = f"{base_url.rstrip('/')}/query"
         self.categories = categories
         self.page_size = max(1, min(page_size, MAX_PAGE))
         self.spacing = spacing
+        self.max_results = max_results
+        self.requests = 0
 
     async def fetch(self, window: Window, *, latest: date) -> tuple[list[Paper], list[str]]:
         """Every paper submitted in ``window``, or SourceError (nothing is returned from a partial read)."""
+        self.requests = 0
+        papers, problems = await self._window(window, latest)
+        log.info(
+            "arXiv back-fill: %d papers submitted %s..%s (%d requests)",
+            len(papers),
+            window.first,
+            window.last,
+            self.requests,
+        )
+        return papers, problems
+
+    async def _window(self, window: Window, latest: date) -> tuple[list[Paper], list[str]]:
+        """One query's pages; a window with more results than arXiv pages through is read in two halves."""
         search = query(self.categories, window)
         papers: list[Paper] = []
         problems: list[str] = []
-        start = requests = 0
+        start = 0
         while True:
             params = {
                 "search_query": search,
@@ -137,12 +159,15 @@ class ArxivApi:
                 "sortOrder": "ascending",
             }
             response = await self.http.get(self.url, source=NAME, params=params, spacing=self.spacing)
-            requests += 1
+            self.requests += 1
             page = await asyncio.to_thread(parse_page, response.body, latest=latest)
-            if page.total > MAX_RESULTS:
-                raise SourceError(
-                    f"arXiv API: {page.total} results for {window.first}..{window.last}, over {MAX_RESULTS}"
-                )
+            if page.total > self.max_results:
+                if window.days > 1:
+                    middle = window.first + timedelta(days=window.days // 2)
+                    older = await self._window(Window(window.first, middle - timedelta(days=1)), latest)
+                    newer = await self._window(Window(middle, window.last), latest)
+                    return older[0] + newer[0], older[1] + newer[1]
+                raise SourceError(f"arXiv API: {page.total} results for {window.first}, over {self.max_results}")
             if page.entries == 0 and start < page.total:
                 # arXiv sometimes answers an empty page mid-way; the rest is not lost, only not read yet.
                 raise SourceError(f"arXiv API gave an empty page at {start} of {page.total} results")
@@ -150,12 +175,4 @@ class ArxivApi:
             problems.extend(page.problems)
             start += page.entries
             if start >= page.total:
-                break
-        log.info(
-            "arXiv back-fill: %d papers submitted %s..%s (%d requests)",
-            len(papers),
-            window.first,
-            window.last,
-            requests,
-        )
-        return papers, problems
+                return papers, problems
