@@ -240,6 +240,11 @@ MIGRATIONS: list[str] = [
     DROP INDEX deliveries_guild;
     CREATE INDEX deliveries_guild ON deliveries (guild_id, status) WHERE guild_id IS NOT NULL;
     """,
+    """
+    -- A source's own progress marker, written with the papers it covers. arXiv: the last listing day
+    -- (YYYY-MM-DD) whose papers are all stored; a later listing seen past a gap starts a back-fill.
+    ALTER TABLE source_state ADD COLUMN watermark TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
