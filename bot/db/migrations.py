@@ -213,6 +213,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN thread_wanted INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX deliveries_thread_wanted ON deliveries (id) WHERE thread_wanted = 1;
     """,
+    # FTS5 merges index segments off the write path (bot/db/fts.py): commits only flush, the bot's background
+    # task merges while idle, and crisismerge (default 16 per level) remains the backstop.
+    """
+    INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 0);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
