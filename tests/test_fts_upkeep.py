@@ -1,4 +1,4 @@
-"""The full-text index is written once per batch and merged off the write path (bot/db/fts.py, issue 15)."""
+"""The full-text index: one segment per batch, merged off the write path, its stem frequencies remembered (issue 15)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 from bot.db import Database
 from bot.db.checkpoints import Checkpointer
 from bot.db.fts import Structure, decode_structure, structure
+from bot.db.queries import FrequencyCache
+from bot.query import parse_query
 from testing.factories import make_paper
 
 
@@ -130,3 +132,34 @@ def test_the_structure_record_decodes_in_both_formats() -> None:
     # SQLite 3.42+: a marker after the cookie and five more varints per segment
     version_2 = bytes([0, 0, 0, 1, 0xFF, 0, 0, 1, 1, 1, 9, 0, 1, 1, 1, 1, 0, 0, 0, 0, 4])
     assert decode_structure(version_2) == Structure((1,))
+
+
+async def test_plan_building_reads_each_stems_frequency_once(db: Database) -> None:
+    """A 100k-topic rebuild read the same common stems' frequencies in every chunk (14 ms a topic at 1M papers);
+    the repository remembers them, and what it remembers is what the plans use."""
+    async with db.transaction() as conn:
+        await db.papers.upsert(conn, [make_paper(f"2603.{n:05d}", "graph neural networks") for n in range(3)])
+        await db.papers.upsert(conn, [make_paper("2603.00010", "a diffusion study")])
+        rare_first = await db.queries.ensure(conn, parse_query("graph diffusion"))
+    (plan_anchor,) = await _anchors(db, rare_first)
+    assert plan_anchor == "diffus"  # the rarer stem: in 1 paper against 3
+    assert db.queries.frequencies.values == {"graph": 3, "diffus": 1}
+
+    db.queries.frequencies.values.update({"graph": 0, "diffus": 50})  # as if remembered from an earlier read
+    async with db.transaction() as conn:
+        other = await db.queries.ensure(conn, parse_query("diffusion graph -unrelated"))
+    assert await _anchors(db, other) == ["graph"]  # the remembered values decided, no fresh read
+
+
+def test_remembered_frequencies_expire() -> None:
+    cache = FrequencyCache(ttl=0.0)
+    cache.fresh()["graph"] = 3
+    assert cache.fresh() == {}
+    small = FrequencyCache(max_stems=1)
+    small.fresh().update({"a": 1, "b": 2})
+    assert small.fresh() == {}
+
+
+async def _anchors(db: Database, query_id: int) -> list[str]:
+    rows = await db.fetchall("SELECT stem FROM query_anchors WHERE query_id = ? ORDER BY stem", (query_id,))
+    return [row[0] for row in rows]
