@@ -245,6 +245,11 @@ MIGRATIONS: list[str] = [
     -- (YYYY-MM-DD) whose papers are all stored; a later listing seen past a gap starts a back-fill.
     ALTER TABLE source_state ADD COLUMN watermark TEXT;
     """,
+    # FTS5 merges index segments off the write path (bot/db/fts.py): commits only flush, the bot's background
+    # task merges while idle, and crisismerge (default 16 per level) remains the backstop.
+    """
+    INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 0);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
