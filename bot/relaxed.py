@@ -183,6 +183,8 @@ STOPWORDS = frozenset(
         "best",
         "good",
         "specific",
+        "s",  # person's -> person s
+        "t",  # don't -> don t
     ]
 )
 
@@ -201,8 +203,10 @@ class SemanticSearch(Protocol):
 
 
 def uses_operators(query: Query) -> bool:
-    """Phrases, OR and exclusions ask for the strict reading whatever it finds."""
-    return bool(query.excluded) or any(len(group) > 1 or group[0].is_phrase for group in query.groups)
+    """Quoted phrases, OR and exclusions ask for the strict reading whatever it finds (a hyphen does not)."""
+    return bool(query.excluded) or any(
+        len(group) > 1 or (group[0].is_phrase and group[0].quoted) for group in query.groups
+    )
 
 
 def content_words(query: Query) -> list[str]:
@@ -265,7 +269,7 @@ async def gather(
     return Evidence(lexical=lexical, semantic=neighbours, rare_words=rare)
 
 
-def fuse(evidence: Evidence, method: Fusion = FUSION) -> list[int]:
+def fuse(evidence: Evidence, method: Fusion = FUSION, *, lexical_weight: float = BLEND_LEXICAL_WEIGHT) -> list[int]:
     """One ranking from both lists: reciprocal-rank fusion, or a blend of normalised scores."""
     scores: dict[int, float] = {}
     if method == "rrf":
@@ -275,9 +279,9 @@ def fuse(evidence: Evidence, method: Fusion = FUSION) -> list[int]:
     else:
         best = min((score for _pk, score in evidence.lexical), default=-1.0) or -1.0  # bm25: lower is better
         for pk, score in evidence.lexical:
-            scores[pk] = BLEND_LEXICAL_WEIGHT * (score / best)
+            scores[pk] = lexical_weight * (score / best)
         for pk, cosine in evidence.semantic:
-            scores[pk] = scores.get(pk, 0.0) + (1 - BLEND_LEXICAL_WEIGHT) * cosine
+            scores[pk] = scores.get(pk, 0.0) + (1 - lexical_weight) * cosine
     return sorted(scores, key=lambda pk: (-scores[pk], -pk))
 
 
@@ -293,7 +297,22 @@ async def ranking(
 ) -> list[int]:
     """Every result of the relaxed reading, in display order; papers with all the words come first."""
     evidence = await gather(db, query, semantic, filters)
-    fused = [*strict_first, *(pk for pk in fuse(evidence, fusion) if pk not in set(strict_first))]
+    return await arrange(db, evidence, strict_first=strict_first, filters=filters, sort=sort, fusion=fusion)
+
+
+async def arrange(
+    db: Database,
+    evidence: Evidence,
+    *,
+    strict_first: Sequence[int],
+    filters: SearchFilters,
+    sort: SortOrder,
+    fusion: Fusion = FUSION,
+    lexical_weight: float = BLEND_LEXICAL_WEIGHT,
+) -> list[int]:
+    """``ranking`` from gathered evidence (the evaluation fuses one question's evidence several ways)."""
+    strict = set(strict_first)
+    fused = [*strict_first, *(pk for pk in fuse(evidence, fusion, lexical_weight=lexical_weight) if pk not in strict)]
     keys = await db.papers.filter_keys(fused, filters)
     kept = [pk for pk in fused if pk in keys][:RANKING_LIMIT]  # filtered first, so the limit counts matches
     if sort == "newest":
