@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 TICK = 0.1
 PERSIST_EVERY = 5.0
 STALL_WARNING = 1.0  # seconds; a stall this long delays heartbeats and interaction answers
-HEARTBEAT_KEY = "health:heartbeat"
+HEARTBEAT_KEY = "looplag:heartbeat"  # not health:heartbeat: that one is bot.health's JSON
 MAX_LAG_KEY = "health:loop_lag_max_ms"
 
 
