@@ -53,9 +53,17 @@ _COLUMNS = (
     "sources",
 )
 _SELECT = ", ".join(f"p.{name}" for name in _COLUMNS)
+# A whole batch is upserted in ONE statement, from rows staged in a temporary table. FTS5 flushes its pending
+# terms into a new index segment at every statement's savepoint and whenever a rowid arrives out of order: one
+# statement per paper wrote one segment per paper (about 100 per poll, each flush paying for merge work inside
+# the poll's transaction). One statement with rows in rowid order writes one segment per batch, and staging
+# keeps the statement's text fixed (no bound-variable limit, one prepared statement).
+_ROW = (*_COLUMNS, "first_seen_at", "updated_at")
+_STAGING = f"CREATE TEMP TABLE IF NOT EXISTS paper_upserts (seq INTEGER PRIMARY KEY, {', '.join(_ROW)})"
+_STAGE = f"INSERT INTO temp.paper_upserts ({', '.join(_ROW)}) VALUES ({', '.join('?' for _ in _ROW)})"
 _UPSERT = (
-    f"INSERT INTO papers ({', '.join(_COLUMNS)}, first_seen_at, updated_at) "
-    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, ?, ?) "
+    f"INSERT INTO papers ({', '.join(_ROW)}) SELECT {', '.join(_ROW)} FROM temp.paper_upserts "
+    "WHERE true ORDER BY seq "  # WHERE: SQLite's rule for an upsert from a SELECT
     "ON CONFLICT (arxiv_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS[1:])
     + ", updated_at = excluded.updated_at"
@@ -185,16 +193,20 @@ class PaperRepository:
             chunk = papers[start : start + _CHUNK]
             ids = json.dumps([paper.id for paper in chunk])
             async with conn.execute(
-                f"SELECT {_SELECT} FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))", (ids,)
+                f"SELECT p.pk, {_SELECT} FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?))", (ids,)
             ) as cursor:
-                existing = {row["arxiv_id"]: from_row(row) for row in await cursor.fetchall()}
-            rows = []
-            for paper in chunk:
+                found = await cursor.fetchall()
+            existing = {row["arxiv_id"]: from_row(row) for row in found}
+            pks: dict[str, int] = {row["arxiv_id"]: row["pk"] for row in found}
+            # One row per paper (a later record of the same id replaces the earlier row), keyed so stored
+            # papers come first in rowid order and new ones after them, in arrival order (their rowids follow).
+            rows: dict[str, tuple[tuple[int, int], tuple[object, ...]]] = {}
+            for index, paper in enumerate(chunk):
                 old = existing.get(paper.id)
                 if old is None:
                     result.new.append(paper)
                     existing[paper.id] = paper
-                    rows.append((*to_row(paper), now, now))
+                    rows[paper.id] = ((1, index), (*to_row(paper), now, now))
                     continue
                 merged = old.merge(paper)
                 if merged == old:
@@ -202,9 +214,14 @@ class PaperRepository:
                     continue
                 result.updated.append(merged)
                 existing[paper.id] = merged
-                rows.append((*to_row(merged), now, now))
+                key = (0, pks[paper.id]) if paper.id in pks else rows[paper.id][0]
+                rows[paper.id] = (key, (*to_row(merged), now, now))
             if rows:
-                await conn.executemany(_UPSERT, rows)
+                await conn.execute(_STAGING)
+                await conn.execute("DELETE FROM temp.paper_upserts")
+                await conn.executemany(_STAGE, [row for _, row in sorted(rows.values(), key=lambda item: item[0])])
+                await conn.execute(_UPSERT)
+                await conn.execute("DELETE FROM temp.paper_upserts")
         return result
 
     async def get(self, paper_id: str) -> Paper | None:
@@ -495,3 +512,29 @@ class PaperRepository:
         """Papers in the order of ``pks`` (a page of a ranking computed elsewhere); missing ones left out."""
         found = await self.by_pks(pks)
         return [found[pk] for pk in pks if pk in found]
+
+    async def allowed_pks(self, filters: SearchFilters, cap: int) -> list[int] | None:
+        """Every paper the filters allow, or None when more than ``cap`` do (a loose filter: callers over-fetch).
+
+        For semantic candidates (``bot.relaxed``): the nearest papers are searched among these, so a filtered
+        question gets a full page rather than the few survivors of an unfiltered top k. ``upvotes >= n`` is
+        repeated without COALESCE so SQLite can use the upvotes index.
+        """
+        where, params = filters.sql()
+        if filters.min_upvotes is not None and filters.min_upvotes > 0:
+            where += " AND p.upvotes >= ?"
+            params.append(filters.min_upvotes)
+        rows = await self.db.fetchall(f"SELECT p.pk FROM papers p WHERE 1 = 1{where} LIMIT ?", (*params, cap + 1))
+        return None if len(rows) > cap else [int(row[0]) for row in rows]
+
+    async def frequencies(self, fts_terms: Sequence[str], cap: int) -> list[int]:
+        """``frequency`` of several quoted terms in one statement (one round trip through the reader thread)."""
+        if not fts_terms:
+            return []
+        counts = " UNION ALL ".join(
+            f"SELECT {i}, (SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?))"
+            for i in range(len(fts_terms))
+        )
+        rows = await self.db.fetchall(counts, [value for term in fts_terms for value in (term, cap + 1)])
+        found = {int(row[0]): int(row[1]) for row in rows}
+        return [found[i] for i in range(len(fts_terms))]
