@@ -18,7 +18,7 @@ class UserState:
     dm_channel_id: int | None
     paused_at: int | None
     pause_code: int | None
-    held: int = 0  # DM matches held back by the daily cap on held_day (bot.delivery.outbox)
+    held: int = 0  # DM matches held back by the daily cap on held_day (bot.db.dm_slots)
     held_day: int | None = None
 
 
