@@ -180,10 +180,10 @@ def _memo_document_frequency() -> Iterator[None]:
     original = queries_module._document_frequency
     memo: dict[str, int] = {}
 
-    async def remembered(conn: Any, stems: set[str]) -> dict[str, int]:
+    async def remembered(conn: Any, stems: set[str], known: dict[str, int] | None = None) -> dict[str, int]:
         missing = {stem for stem in stems if stem not in memo}
         if missing:
-            memo.update(await original(conn, missing))
+            memo.update(await original(conn, missing, known))
         return {stem: memo[stem] for stem in stems}
 
     queries_module._document_frequency = remembered
