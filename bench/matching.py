@@ -96,12 +96,17 @@ async def _uncapped_enqueue_topics(
 
 
 @contextlib.contextmanager
-def _uncapped(db: Database, wanted: bool) -> Iterator[None]:
-    """With ``wanted``, this database's DM enqueue is the uncapped one of before (an instance attribute)."""
-    if not wanted:
+def _variant(db: Database, variant: str) -> Iterator[None]:
+    """This database's DM enqueue for one pass (an instance attribute, removed after): "capped" (the bot's),
+    "uncapped" (before the cap moved to insertion) or "unpruned" (capped, without cutting each query's pairs)."""
+    if variant == "capped":
         yield
         return
-    db.deliveries.enqueue_topics = functools.partial(_uncapped_enqueue_topics, db.deliveries)  # type: ignore[method-assign]  # the "before" variant, removed below
+    if variant == "uncapped":
+        replacement: Any = functools.partial(_uncapped_enqueue_topics, db.deliveries)
+    else:
+        replacement = functools.partial(type(db.deliveries).enqueue_topics, db.deliveries, prune=False)
+    db.deliveries.enqueue_topics = replacement  # type: ignore[method-assign]  # one pass's variant, removed below
     try:
         yield
     finally:
@@ -258,14 +263,15 @@ async def _resize(ctx: Context, db: Database, wanted: list[tuple[int, str]]) -> 
 
 
 async def _poll_step(
-    db: Database, papers: list[Paper], sample: dict[int, str] | None = None, *, uncapped: bool = False
+    db: Database, papers: list[Paper], sample: dict[int, str] | None = None, *, variant: str = "capped"
 ) -> dict[str, Any]:
     """Upsert + enqueue in one transaction, rolled back; the figures of each step.
 
     With ``sample`` (query id -> canonical text), also the correctness spot check, outside the timers.
     ``lock_s`` is how long the transaction holds the write lock: from before ``BEGIN IMMEDIATE`` to the end of
     the enqueue (the probe excluded; the poll's ``COMMIT`` is not included, since this one rolls back).
-    With ``uncapped``, the DM enqueue of before (every pair gets a row), for a same-run comparison.
+    ``variant``: "uncapped" (every pair gets a row) or "unpruned" (capped without per-query pruning), for
+    same-run comparisons.
     """
     out: dict[str, Any] = {}
     probe: dict[str, Any] = {}
@@ -281,7 +287,7 @@ async def _poll_step(
             async with conn.execute("SELECT pk FROM temp.batch_papers") as cursor:
                 probe["batch"] = {row[0] for row in await cursor.fetchall()}
 
-    with _uncapped(db, uncapped), _timed(db, after_topics) as spent:
+    with _variant(db, variant), _timed(db, after_topics) as spent:
         try:
             locked = time.perf_counter()
             async with db.transaction() as conn:
@@ -416,7 +422,9 @@ async def _tier(
         ctx.say(f"matching: {count:,} topics, repetition {index + 1}/{reps}" + (" (+ spot check)" if not index else ""))
         runs.append(await _poll_step(db, batches[index], sample if index == 0 else None))
     ctx.say(f"matching: {count:,} topics, the uncapped DM enqueue of before ({UNCAPPED_REPS} repetition)")
-    before = [await _poll_step(db, batches[index], uncapped=True) for index in range(UNCAPPED_REPS)]
+    before = [await _poll_step(db, batches[index], variant="uncapped") for index in range(UNCAPPED_REPS)]
+    ctx.say(f"matching: {count:,} topics, the capped DM enqueue without pruning ({UNCAPPED_REPS} repetition)")
+    unpruned = [await _poll_step(db, batches[index], variant="unpruned") for index in range(UNCAPPED_REPS)]
     spot = runs[0]["spot_check"]
     budget = BASELINE_PAIR_BUDGET.get(ctx.scale.name, 2_000_000)
     subset = max(10, min(BATCH, budget // count))
@@ -449,6 +457,13 @@ async def _tier(
             "lock_s": [round(run["lock_s"], 3) for run in before],
             "user_rows": [run["stats"]["user_rows"] for run in before],
             "steps_s": [{name: round(value, 3) for name, value in run["steps"].items()} for run in before],
+        },
+        "unpruned": {
+            "enqueue_s": [round(run["enqueue_s"], 3) for run in unpruned],
+            "lock_s": [round(run["lock_s"], 3) for run in unpruned],
+            "user_rows": [run["stats"]["user_rows"] for run in unpruned],
+            "user_held": [run["stats"]["user_held"] for run in unpruned],
+            "steps_s": [{name: round(value, 3) for name, value in run["steps"].items()} for run in unpruned],
         },
         "upsert_s_median": round(_median([run["upsert_s"] for run in runs]), 3),
         "steps_s_median": {
@@ -594,6 +609,13 @@ def run(ctx: Context) -> dict[str, Any]:
                 "value": f"{_s(_median(tier['uncapped']['enqueue_s']))} / {_s(_median(tier['uncapped']['lock_s']))} / "
                 f"{int(_median(tier['uncapped']['user_rows'])):,}",
                 "ratio": _x(ratio(_median(tier["uncapped"]["enqueue_s"]), tier["enqueue_s"]["median"])),
+            },
+            {
+                "metric": "  capped without per-query pruning, same run: enqueue / enqueue_topics / rows + held",
+                "value": f"{_s(_median(tier['unpruned']['enqueue_s']))} / "
+                f"{_s(_median([steps.get('enqueue_topics', 0.0) for steps in tier['unpruned']['steps_s']]))} / "
+                f"{int(_median(tier['unpruned']['user_rows'])):,} + {int(_median(tier['unpruned']['user_held'])):,}",
+                "ratio": _x(ratio(_median(tier["unpruned"]["enqueue_s"]), tier["enqueue_s"]["median"])),
             },
             {
                 "metric": "  selectivity: matches per paper / per query; DM (user, paper) pairs: queued + held",

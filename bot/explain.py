@@ -77,6 +77,7 @@ class MemberExplanation:
     sent_today: int
     daily_cap: int
     held_today: int = 0  # matches past the cap when a poll queued them today: no row, only this count
+    held_at_least: bool = False  # held_today is a lower bound (bot/db/dm_slots.py pruned)
 
 
 async def paper_facts(db: Database, paper_id: str) -> PaperFacts:
@@ -136,6 +137,7 @@ async def explain_member(db: Database, user_id: int, paper_id: str) -> MemberExp
     facts = await paper_facts(db, paper_id)
     topics = [await check_topic(db, paper_id, topic.query) for topic in await db.topics.for_user(user_id)]
     state = await db.users.state(user_id)
+    held, at_least = await db.users.held_back(user_id, day_start(time.time()))
     return MemberExplanation(
         facts=facts,
         topics=topics,
@@ -145,5 +147,6 @@ async def explain_member(db: Database, user_id: int, paper_id: str) -> MemberExp
         dm_channel_id=state.dm_channel_id if state else None,
         sent_today=await db.deliveries.sent_since("user", user_id, day_start(time.time())),
         daily_cap=DM_DAILY_CAP,
-        held_today=await db.users.held(user_id, day_start(time.time())),
+        held_today=held,
+        held_at_least=at_least,
     )

@@ -96,3 +96,7 @@ def test_a_paper_held_back_by_the_daily_limit_is_explained_as_such() -> None:
     assert "12 more matched after your day was full" in text
     assert "daily DM limit was probably full" in text
     check_message([why_text.member_why(item)])
+    bounded = MemberExplanation(
+        facts("A"), [matching], None, False, None, 42, 50, 50, held_today=12, held_at_least=True
+    )
+    assert "at least 12 more matched" in (why_text.member_why(bounded).description or "")

@@ -132,11 +132,18 @@ class DeliveryRepository:
             return cursor.rowcount
 
     async def enqueue_topics(
-        self, conn: aiosqlite.Connection, now: int, *, cap: int, day: int, new_ids: Sequence[str]
+        self,
+        conn: aiosqlite.Connection,
+        now: int,
+        *,
+        cap: int,
+        day: int,
+        new_ids: Sequence[str],
+        prune: bool = True,
     ) -> TopicRows:
         """One row per (user, paper) however many of the user's topics match, up to what each user may still get
         today; the new matches past it are only counted (``bot.db.dm_slots``)."""
-        return await dm_slots.enqueue(conn, now, cap=cap, day=day, new_ids=new_ids)
+        return await dm_slots.enqueue(conn, now, cap=cap, day=day, new_ids=new_ids, prune=prune)
 
     async def recent_pks(
         self,

@@ -250,6 +250,11 @@ MIGRATIONS: list[str] = [
     """
     INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 0);
     """,
+    """
+    -- The daily DM cap's held count is a lower bound when a poll pruned a member's queries (bot/db/dm_slots.py):
+    -- the note then says "at least".
+    ALTER TABLE users ADD COLUMN dm_held_at_least INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

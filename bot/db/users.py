@@ -18,7 +18,7 @@ class UserState:
     dm_channel_id: int | None
     paused_at: int | None
     pause_code: int | None
-    held: int = 0  # DM matches held back by the daily cap on held_day (bot.delivery.outbox)
+    held: int = 0  # DM matches held back by the daily cap on held_day (bot.db.dm_slots)
     held_day: int | None = None
 
 
@@ -59,10 +59,14 @@ class UserRepository:
 
     async def held(self, user_id: int, day: int) -> int:
         """Matches held back by the daily DM cap on ``day`` (midnight UTC), counted when they were queued."""
-        held: int | None = await self.db.fetchval(
-            "SELECT dm_held FROM users WHERE user_id = ? AND dm_held_day = ?", (user_id, day)
+        return (await self.held_back(user_id, day))[0]
+
+    async def held_back(self, user_id: int, day: int) -> tuple[int, bool]:
+        """(held count on ``day``, whether it is a lower bound: a poll pruned the member's queries)."""
+        row = await self.db.fetchone(
+            "SELECT dm_held, dm_held_at_least FROM users WHERE user_id = ? AND dm_held_day = ?", (user_id, day)
         )
-        return held or 0
+        return (0, False) if row is None else (int(row[0]), bool(row[1]))
 
     async def state(self, user_id: int) -> UserState | None:
         row = await self.db.fetchone(

@@ -79,9 +79,10 @@ class Batcher:
                 if size == room and len(pending) >= size:
                     # This message reaches the cap: what is still queued past it, and what the poll held back.
                     waiting = len(await plan.pending(self.db, target))
-                    more = waiting - room + await plan.dm_held(self.db, target.target_id, self.now())
+                    held, at_least = await plan.dm_held_back(self.db, target.target_id, self.now())
+                    more = waiting - room + held
                     if more > 0:
-                        note = daily_limit_note(DM_DAILY_CAP, more)
+                        note = daily_limit_note(DM_DAILY_CAP, more, at_least=at_least)
             part += 1
             batch = await self.sender.claim([row.id for row in pending[:size]])
             if not batch.rows:

@@ -123,5 +123,10 @@ async def dm_room(db: Database, user_id: int, now: float) -> int:
 
 
 async def dm_held(db: Database, user_id: int, now: float) -> int:
-    """How many of the member's matches today were past the cap when queued (``bot.delivery.outbox``)."""
+    """How many of the member's matches today were past the cap when queued (``bot.db.dm_slots``)."""
     return await db.users.held(user_id, day_start(now))
+
+
+async def dm_held_back(db: Database, user_id: int, now: float) -> tuple[int, bool]:
+    """``dm_held``, and whether that count is a lower bound (the poll pruned the member's queries)."""
+    return await db.users.held_back(user_id, day_start(now))

@@ -31,10 +31,14 @@ def digest_header(papers: int | None, part: int = 1) -> str:
     return f"📰 **Daily digest**: {papers:,} new paper{'s' if papers != 1 else ''}"
 
 
-def daily_limit_note(cap: int, more: int) -> str:
-    """Under the DM that reaches the daily cap: what was held back, and how to get fewer or find them."""
+def daily_limit_note(cap: int, more: int, *, at_least: bool = False) -> str:
+    """Under the DM that reaches the daily cap: what was held back, and how to get fewer or find them.
+
+    ``at_least``: ``more`` is a lower bound (bot/db/dm_slots.py counts exactly unless it pruned).
+    """
+    bound = "at least " if at_least else ""
     return (
-        f"That makes {cap} papers today, your daily limit: {more} more match{'es' if more != 1 else ''} today "
+        f"That makes {cap} papers today, your daily limit: {bound}{more} more match{'es' if more != 1 else ''} today "
         "won't be sent. Drop a topic with /unsubscribe to get fewer, or find them with /search."
     )
 

@@ -186,7 +186,12 @@ def member_why(item: MemberExplanation, *, weekly_because: str | None = None) ->
         )
     else:
         lines.append("✅ **DMs:** not paused.")
-    held = f"; {item.held_today:,} more matched after your day was full and were not queued" if item.held_today else ""
+    bound = "at least " if item.held_at_least else ""
+    held = (
+        f"; {bound}{item.held_today:,} more matched after your day was full and were not queued"
+        if item.held_today
+        else ""
+    )
     lines.append(
         f"ℹ️ **Daily limit:** {item.sent_today:,} of {item.daily_cap:,} DM papers sent to you today (UTC){held}."
     )
