@@ -9,10 +9,16 @@ one new paper is published and the posts are counted for ``WINDOW_S`` seconds (o
 the sustained post rate, the bot's CPU share over that window, and the time one day's burst
 (``BURST_PAPERS`` papers to every feed) would take at that rate. What saturates first: the global rate limit
 if the rate is within 5% of ``DELIVERY_RATE_PER_SECOND``, else the CPU if the bot used ≥ 90% of a core.
+
+Growth or plateau: after the window the first paper is followed until it reaches every feed (or
+``PASS_LIMIT_S``), then a second paper is published and followed the same way, with the bot's RSS sampled
+every ``RSS_EVERY_S`` seconds throughout. Memory that belongs to the number of targets (one state per
+channel) stops growing once the first pass has touched every channel; a leak keeps growing in the second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import os
@@ -29,6 +35,9 @@ WINDOW_S = 60.0
 BURST_PAPERS = 50
 RATE = 45.0
 PAPER_ID = "2612.90001"
+SECOND_PAPER_ID = "2612.90002"
+PASS_LIMIT_S = 600.0
+RSS_EVERY_S = 10.0
 
 
 def run(ctx: Context) -> dict[str, Any]:
@@ -45,6 +54,8 @@ def run(ctx: Context) -> dict[str, Any]:
         {"metric": "start-up to ready (s)", "value": f"{metrics['startup_s']:.1f}"},
         {"metric": "RSS once ready (MiB)", "value": f"{metrics['rss_ready_mib']:.1f}"},
         {"metric": "RSS after the window (MiB)", "value": f"{metrics['rss_end_mib']:.1f}"},
+        {"metric": "RSS after pass 1 / pass 2 to every feed (MiB)", "value": f"{metrics['rss_pass1_mib']:.1f} / {metrics['rss_pass2_mib']:.1f}"},  # noqa: E501
+        {"metric": "RSS series (MiB, every 10 s)", "value": " ".join(f"{mib:.0f}" for _, mib in metrics["rss_series"])},
         {"metric": "open fds", "value": metrics["fds"]},
         {"metric": "posts in the window / seconds", "value": f"{metrics['posts']} / {metrics['window_s']:.1f}"},
         {"metric": "sustained posts/s", "value": f"{rate:.2f}"},
@@ -136,6 +147,16 @@ async def _measure(ctx: Context, n_guilds: int, n_topics: int) -> dict[str, Any]
                 posts = posted() - n0
                 cpu = (_cpu_seconds(process.pid) - cpu0) / window
                 rss_end = proc.rss_mib(process.pid) or 0.0
+                series: list[tuple[float, float]] = [(0.0, rss_ready), (round(window, 1), rss_end)]
+                ctx.say(f"ceiling: RSS {rss_end:.0f} MiB after the window; following the paper to every feed")
+                pass1 = await _follow(fake, feed_ids, PAPER_ID, process.pid, series, started=t0)
+                papers.hf_days[today().isoformat()] = [
+                    hf_item(PAPER_ID, "A paper for every server", upvotes=5, day=today()),
+                    hf_item(SECOND_PAPER_ID, "A second paper for every server", upvotes=5, day=today()),
+                ]
+                ctx.say(f"ceiling: pass 1 done, RSS {series[-1][1]:.0f} MiB; publishing a second paper")
+                pass2 = await _follow(fake, feed_ids, SECOND_PAPER_ID, process.pid, series, started=t0)
+                ctx.say(f"ceiling: pass 2 done, RSS {series[-1][1]:.0f} MiB")
             finally:
                 await proc.stop(process)
     finally:
@@ -150,4 +171,26 @@ async def _measure(ctx: Context, n_guilds: int, n_topics: int) -> dict[str, Any]
         "window_s": window,
         "posts_per_s": posts / window if window else 0.0,
         "cpu_share": cpu,
+        "rss_pass1_mib": pass1,
+        "rss_pass2_mib": pass2,
+        "rss_series": series,
     }
+
+
+async def _follow(
+    fake: Any, feed_ids: set[int], paper_id: str, pid: int, series: list[tuple[float, float]], *, started: float
+) -> float:
+    """Until ``paper_id`` is in every feed (at most PASS_LIMIT_S), sampling RSS; returns the last sample."""
+
+    def reached() -> int:
+        return len({m.channel_id for m in fake.all_messages if m.channel_id in feed_ids and paper_id in _text(m)})
+
+    deadline = time.perf_counter() + PASS_LIMIT_S
+    while reached() < len(feed_ids) and time.perf_counter() < deadline:
+        await asyncio.sleep(RSS_EVERY_S)  # looked at every 10 s only: scanning 20,000 messages costs CPU
+        series.append((round(time.perf_counter() - started, 1), proc.rss_mib(pid) or 0.0))
+    return series[-1][1]
+
+
+def _text(message: Any) -> str:
+    return str(getattr(message, "content", "") or "") + repr(getattr(message, "embeds", ""))

@@ -11,23 +11,36 @@ backfill, or building the bench corpus). For attribution, bulk is also run with 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
+
+import aiosqlite
 
 from bench.context import Context, latency_summary, ratio, run_async, target
 from bench.corpus import CorpusGenerator
 from bot.db import Database
 from bot.db.checkpoints import Checkpointer, wal_size
-from bot.db.papers import to_row
+from bot.db.fts import structure
+from bot.db.papers import _COLUMNS, StoreResult, to_row
 from bot.models import Paper, Source
 
 NAME = "ingest"
 TARGET_PAPERS_PER_S = 5_000.0
 POLL_NEW, POLL_REFRESHED, POLL_NEWLY_ON_HF, POLL_UNCHANGED = 75, 35, 10, 30  # 150 papers, like one poll
 _TRIGGERS = ("papers_fts_insert", "papers_fts_delete", "papers_fts_update")
+# The upsert statement as it was before issue 15 part 3, run once per paper (``_row_by_row_upsert``).
+_ROW_UPSERT = (
+    f"INSERT INTO papers ({', '.join(_COLUMNS)}, first_seen_at, updated_at) "
+    f"VALUES ({', '.join('?' for _ in _COLUMNS)}, ?, ?) "
+    "ON CONFLICT (arxiv_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _COLUMNS[1:])
+    + ", updated_at = excluded.updated_at"
+)
 _PLAIN_INSERT = (
     "INSERT INTO papers (arxiv_id, title, abstract, authors, keywords, ai_summary, upvotes, num_comments, "
     "github_repo, github_stars, project_page, organization, thumbnail, categories, published_at, listed_at, "
@@ -41,61 +54,171 @@ async def _drop_fts_triggers(db: Database) -> None:
             await conn.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
-async def _poll(ctx: Context) -> dict[str, Any]:
-    """The poll batches twice on the same copy: first with SQLite's automatic checkpoint inside ``COMMIT`` (how
-    the bot ran before ``bot.db.checkpoints``), then as the bot runs now: ``wal_autocheckpoint=0`` and the
-    background :class:`Checkpointer`. Back to back, so the checkpointer is never idle: its worst case."""
-    corpus = ctx.corpus()
-    path = ctx.scratch("poll.db")
-    ctx.say(f"ingest: copying the {corpus.papers:,}-paper corpus for the poll batches")
-    shutil.copyfile(corpus.path, path)
+def _copy(source: Path, target: Path) -> None:
+    """A copy of the corpus, flushed to disk before anything is timed: the kernel writing back gigabytes of a
+    fresh copy would otherwise stall the first batches' own writes."""
+    shutil.copyfile(source, target)
+    with open(target, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+async def _row_by_row_upsert(db: Database, conn: aiosqlite.Connection, papers: list[Paper]) -> StoreResult:
+    """``PaperRepository.upsert`` as it was before issue 15 part 3 (the baseline): one INSERT statement per
+    paper, in arrival order, so FTS5 flushed one index segment per paper inside the poll's transaction."""
+    result = StoreResult()
+    now = int(time.time())
+    existing = await db.papers.get_many([paper.id for paper in papers])
+    rows = []
+    for paper in papers:
+        old = existing.get(paper.id)
+        if old is None:
+            result.new.append(paper)
+            existing[paper.id] = paper
+            rows.append((*to_row(paper), now, now))
+            continue
+        merged = old.merge(paper)
+        if merged == old:
+            result.unchanged += 1
+            continue
+        result.updated.append(merged)
+        existing[paper.id] = merged
+        rows.append((*to_row(merged), now, now))
+    await conn.executemany(_ROW_UPSERT, rows)
+    return result
+
+
+async def _poll_batches_for(ctx: Context, path: Path) -> list[list[Paper]]:
+    """The poll batches: new papers, upvote refreshes, papers newly on Hugging Face (keywords added: their
+    index entries are rewritten) and unchanged repeats, shuffled as a source returns them."""
     rng = random.Random(f"{ctx.seed}:poll")
     batches_n = ctx.scale.poll_batches
-    runs = 2
     generator = CorpusGenerator(ctx.vocabulary, ctx.seed, stream=7)
-    fresh = generator.fresh(runs * batches_n * POLL_NEW + batches_n * 150)
+    fresh = generator.fresh(batches_n * POLL_NEW)
     db = await Database.open(path)
     try:
         known_pks = rng.sample(
-            range(1, corpus.papers + 1), runs * batches_n * (POLL_REFRESHED + POLL_NEWLY_ON_HF + POLL_UNCHANGED)
+            range(1, ctx.corpus().papers + 1), batches_n * (POLL_REFRESHED + POLL_NEWLY_ON_HF + POLL_UNCHANGED)
         )
         rows = await db.fetchall(
             f"SELECT arxiv_id FROM papers WHERE pk IN ({', '.join(str(pk) for pk in known_pks)})"  # ints only
         )
         known = list((await db.papers.get_many([row[0] for row in rows])).values())
-        rng.shuffle(known)
-        batches: list[list[Paper]] = []
-        for index in range(runs * batches_n):
-            new = fresh[index * POLL_NEW : (index + 1) * POLL_NEW]
-            olds = known[index * 75 : (index + 1) * 75]
-            refreshed = [p.model_copy(update={"upvotes": (p.upvotes or 0) + rng.randint(1, 9)}) for p in olds[:35]]
-            newly_on_hf = [
-                p.model_copy(
-                    update={
-                        "upvotes": rng.randint(1, 30),
-                        "keywords": rng.sample(ctx.vocabulary.keywords, k=min(5, len(ctx.vocabulary.keywords))),
-                        "sources": p.sources | Source.HF,
-                    }
-                )
-                for p in olds[35:45]
-            ]
-            batch = [*new, *refreshed, *newly_on_hf, *olds[45:75]]
-            rng.shuffle(batch)
-            batches.append(batch)
-        ctx.say(f"ingest: {runs} x {batches_n} poll batches of {len(batches[0])} papers")
-        outcomes = {"new": 0, "updated": 0, "unchanged": 0}
-        before = await _poll_batches(db, batches[:batches_n], outcomes)
-        checkpoints = Checkpointer(db)
-        await checkpoints.start()
-        try:
-            times, wal_max = await _poll_batches(db, batches[batches_n:], outcomes, watch=checkpoints)
-        finally:
+    finally:
+        await db.close()
+    rng.shuffle(known)
+    batches: list[list[Paper]] = []
+    for index in range(batches_n):
+        new = fresh[index * POLL_NEW : (index + 1) * POLL_NEW]
+        olds = known[index * 75 : (index + 1) * 75]
+        refreshed = [p.model_copy(update={"upvotes": (p.upvotes or 0) + rng.randint(1, 9)}) for p in olds[:35]]
+        newly_on_hf = [
+            p.model_copy(
+                update={
+                    "upvotes": rng.randint(1, 30),
+                    "keywords": rng.sample(ctx.vocabulary.keywords, k=min(5, len(ctx.vocabulary.keywords))),
+                    "sources": p.sources | Source.HF,
+                }
+            )
+            for p in olds[35:45]
+        ]
+        batch = [*new, *refreshed, *newly_on_hf, *olds[45:75]]
+        rng.shuffle(batch)
+        batches.append(batch)
+    return batches
+
+
+# The three ways a poll's batch has been written, oldest first; each run gets its own fresh copy of the corpus.
+POLL_RUNS = {
+    "commit_checkpoint": "row by row, FTS5 automerge 4, SQLite's checkpoint inside COMMIT (before issue 15)",
+    "checkpointer": "row by row, FTS5 automerge 4, background checkpointer (issue 15 part 1)",
+    "merge_off_path": "one statement per batch, FTS5 automerge 0, merged while idle (issue 15 part 3: today)",
+}
+
+
+async def _poll_run(ctx: Context, name: str, batches: list[list[Paper]], outcomes: dict[str, int]) -> dict[str, Any]:
+    corpus = ctx.corpus()
+    path = ctx.scratch(f"poll-{name}.db")
+    ctx.say(f"ingest: {name}: copying the {corpus.papers:,}-paper corpus")
+    _copy(corpus.path, path)
+    db = await Database.open(path)
+    checkpoints: Checkpointer | None = None
+    merger = Checkpointer(db, merge_idle_seconds=0)  # never started: the bench calls it between polls
+    idle_merges: list[float] = []
+    times: list[float] = []
+    wal_max = 0
+    try:
+        if name != "merge_off_path":
+            async with db.transaction() as conn:  # FTS5's default, which the migration turned off
+                await conn.execute("INSERT INTO papers_fts (papers_fts, rank) VALUES ('automerge', 4)")
+        before = await structure(db)
+        if name != "commit_checkpoint":
+            checkpoints = Checkpointer(db)
+            await checkpoints.start()
+        ctx.say(f"ingest: {name}: {len(batches)} poll batches of {len(batches[0])} papers")
+        for batch in batches:
+            start = time.perf_counter()
+            async with db.transaction() as conn:
+                if name == "merge_off_path":
+                    result = await db.papers.upsert(conn, batch)
+                else:
+                    result = await _row_by_row_upsert(db, conn, batch)
+            times.append(time.perf_counter() - start)
+            wal_max = max(wal_max, wal_size(db.path))
+            outcomes["new"] += len(result.new)
+            outcomes["updated"] += len(result.updated)
+            outcomes["unchanged"] += result.unchanged
+            if name == "merge_off_path":  # the quiet between two polls, where the bot's task merges (untimed)
+                started = time.perf_counter()
+                while await merger.merge_index():
+                    pass
+                idle_merges.append(time.perf_counter() - started)
+            await asyncio.sleep(0)  # let the checkpointer's loop run between polls, as it does in the bot
+        after = await structure(db)
+    finally:
+        if checkpoints is not None:
             await checkpoints.stop()
-        # Floor for context: the same number of new rows per batch as a plain INSERT, no merge, no FTS.
+        await db.close()
+        _remove(path)
+    papers = sum(len(batch) for batch in batches)
+    return {
+        "what": POLL_RUNS[name],
+        "latency": latency_summary([t * 1000 for t in times]),
+        "papers_per_s": round(papers / sum(times), 1),
+        "wal_max_bytes": wal_max,
+        "checkpoints": asdict(checkpoints.stats) if checkpoints is not None else None,
+        "index_segments_per_level": {"before": list(before.levels), "after": list(after.levels)},
+        "idle_merge_per_poll": latency_summary([t * 1000 for t in idle_merges]) if idle_merges else None,
+        "idle_merge_steps": merger.stats.merge_steps,
+        "loadavg_after": [round(value, 2) for value in os.getloadavg()],
+    }
+
+
+async def _poll(ctx: Context) -> dict[str, Any]:
+    """The same poll batches written each way, each on its own fresh copy of the corpus, one after another in
+    one run (so the machine's load is about the same for all three)."""
+    corpus = ctx.corpus()
+    sample = ctx.scratch("poll-sample.db")
+    _copy(corpus.path, sample)
+    try:
+        batches = await _poll_batches_for(ctx, sample)
+    finally:
+        _remove(sample)
+    outcomes = {"new": 0, "updated": 0, "unchanged": 0}
+    runs = {name: await _poll_run(ctx, name, batches, outcomes) for name in POLL_RUNS}
+    # Floor for context: the same number of new rows per batch as a plain INSERT, no merge, no FTS.
+    path = ctx.scratch("poll-plain.db")
+    _copy(corpus.path, path)
+    db = await Database.open(path)
+    plain_times: list[float] = []
+    try:
         await _drop_fts_triggers(db)
-        plain_times: list[float] = []
-        spare = fresh[runs * batches_n * POLL_NEW :]
-        for index in range(batches_n):
+        spare = CorpusGenerator(ctx.vocabulary, ctx.seed, stream=13).fresh(len(batches) * 150)
+        for index in range(len(batches)):
             chunk = spare[index * 150 : (index + 1) * 150]
             start = time.perf_counter()
             now = int(time.time())
@@ -104,11 +227,10 @@ async def _poll(ctx: Context) -> dict[str, Any]:
             plain_times.append(time.perf_counter() - start)
     finally:
         await db.close()
-        for suffix in ("", "-wal", "-shm"):
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
-    papers = sum(len(batch) for batch in batches[batches_n:])
+        _remove(path)
+    today = runs["merge_off_path"]
     return {
-        "batches": batches_n,
+        "batches": len(batches),
         "batch_size": len(batches[0]),
         "mix_per_batch": {
             "new": POLL_NEW,
@@ -118,38 +240,14 @@ async def _poll(ctx: Context) -> dict[str, Any]:
         },
         "outcomes": outcomes,
         "into_corpus_of": corpus.papers,
-        "latency": latency_summary([t * 1000 for t in times]),
-        "papers_per_s": round(papers / sum(times), 1),
-        "wal_max_bytes": wal_max,
-        "checkpoints": asdict(checkpoints.stats),
-        "before_checkpointer": {
-            "latency": latency_summary([t * 1000 for t in before[0]]),
-            "papers_per_s": round(papers / sum(before[0]), 1),
-            "wal_max_bytes": before[1],
-        },
+        "latency": today["latency"],
+        "papers_per_s": today["papers_per_s"],
+        "wal_max_bytes": today["wal_max_bytes"],
+        "checkpoints": today["checkpoints"],
+        "runs": runs,
         "baseline_plain_insert_latency": latency_summary([t * 1000 for t in plain_times]),
-        "baseline_plain_insert_papers_per_s": round(150 * batches_n / sum(plain_times), 1),
+        "baseline_plain_insert_papers_per_s": round(150 * len(batches) / sum(plain_times), 1),
     }
-
-
-async def _poll_batches(
-    db: Database, batches: list[list[Paper]], outcomes: dict[str, int], *, watch: Checkpointer | None = None
-) -> tuple[list[float], int]:
-    """Each batch in its own transaction, timed from BEGIN to COMMIT; also the largest WAL seen."""
-    times: list[float] = []
-    wal_max = 0
-    for batch in batches:
-        start = time.perf_counter()
-        async with db.transaction() as conn:
-            result = await db.papers.upsert(conn, batch)
-        times.append(time.perf_counter() - start)
-        wal_max = max(wal_max, wal_size(db.path))
-        outcomes["new"] += len(result.new)
-        outcomes["updated"] += len(result.updated)
-        outcomes["unchanged"] += result.unchanged
-        if watch is not None:
-            await asyncio.sleep(0)  # let the checkpointer's loop run between polls, as it does in the bot
-    return times, wal_max
 
 
 async def _bulk_load(ctx: Context, papers: list[Paper], mode: str) -> dict[str, Any]:
@@ -235,21 +333,30 @@ def run(ctx: Context) -> dict[str, Any]:
             "baseline": f"{poll['baseline_plain_insert_papers_per_s']:,.0f}/s",
             "ratio": _x(ratio(poll["papers_per_s"], poll["baseline_plain_insert_papers_per_s"])),
         },
+        *[
+            {
+                "metric": f"  poll commit p50 / p95 / p99, {label}",
+                "value": _latency(poll["runs"][name]["latency"]),
+            }
+            for name, label in (
+                ("merge_off_path", "today: one statement, merged while idle"),
+                ("checkpointer", "before: row by row, background checkpointer"),
+                ("commit_checkpoint", "before that: row by row, checkpoint in COMMIT"),
+            )
+        ],
         {
-            "metric": "  poll batch latency p50 / p95 / p99 (background checkpointer)",
-            "value": f"{poll['latency']['p50_ms']:.1f} / {poll['latency']['p95_ms']:.1f} / "
-            f"{poll['latency']['p99_ms']:.1f} ms",
+            "metric": "  idle merge work after each poll p50 / p95 / max (outside the poll)",
+            "value": _idle(poll["runs"]["merge_off_path"]["idle_merge_per_poll"]),
         },
         {
-            "metric": "  same, before: SQLite's auto-checkpoint inside COMMIT, p50 / p95 / p99",
-            "value": f"{poll['before_checkpointer']['latency']['p50_ms']:.1f} / "
-            f"{poll['before_checkpointer']['latency']['p95_ms']:.1f} / "
-            f"{poll['before_checkpointer']['latency']['p99_ms']:.1f} ms",
+            "metric": "  index segments per level at the end: today / before",
+            "value": f"{poll['runs']['merge_off_path']['index_segments_per_level']['after']} / "
+            f"{poll['runs']['checkpointer']['index_segments_per_level']['after']}",
         },
         {
-            "metric": "  largest WAL during the batches: checkpointer / before",
+            "metric": "  largest WAL during the batches: today / checkpoint in COMMIT",
             "value": f"{poll['wal_max_bytes'] / 2**20:,.1f} / "
-            f"{poll['before_checkpointer']['wal_max_bytes'] / 2**20:,.1f} MiB",
+            f"{poll['runs']['commit_checkpoint']['wal_max_bytes'] / 2**20:,.1f} MiB",
         },
         {
             "metric": f"bulk {real['papers']:,} into empty db (batches of {ctx.scale.bulk_batch:,})",
@@ -291,6 +398,16 @@ def run(ctx: Context) -> dict[str, Any]:
         "targets": targets,
         "table": table,
     }
+
+
+def _latency(summary: dict[str, Any]) -> str:
+    return f"{summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} / {summary['p99_ms']:.1f} ms"
+
+
+def _idle(summary: dict[str, Any] | None) -> str:
+    if not summary:
+        return "-"
+    return f"{summary['p50_ms']:.1f} / {summary['p95_ms']:.1f} / {summary['max_ms']:.1f} ms"
 
 
 def _x(value: float | None) -> str:

@@ -11,6 +11,10 @@ queues behind or in front of a write. Without it (the CLI, the bench's corpus bu
 * past ``ceiling_bytes`` a TRUNCATE under the write lock whatever the load, waiting for readers up to the busy
   timeout. A reader that holds an old snapshot can still keep the WAL from shrinking: that is logged as a
   warning each time, never silently grown past.
+
+The same task merges the full-text index's segments (``bot.db.fts``) once no one else has written for
+``merge_idle_seconds``: small steps, each its own write transaction, so a poll that arrives waits for one step
+at most, and nothing is merged inside the poll's commit.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import aiosqlite
 
+from bot.db.fts import MERGE_PAGES, merge_step
+
 if TYPE_CHECKING:
     from bot.db import Database
 
@@ -38,6 +44,8 @@ INTERVAL_SECONDS = 1.0
 CHECKPOINT_BUSY_MS = 5_000
 WARN_EVERY_SECONDS = 60.0
 SQLITE_AUTOCHECKPOINT_PAGES = 1_000  # SQLite's default, restored when the task stops
+MERGE_IDLE_SECONDS = 2.0  # no write from anyone else for this long: merge the index
+MERGE_BUDGET_SECONDS = 0.5  # of merge steps per look, so the loop keeps checkpointing on time
 
 
 @dataclass
@@ -49,6 +57,8 @@ class CheckpointStats:
     truncates: int = 0
     forced: int = 0
     last_blocked_pages: int = 0  # WAL pages a reader's snapshot kept from being checkpointed, last time
+    merge_steps: int = 0  # steps of full-text index merging (bot.db.fts), each its own short transaction
+    merge_seconds: float = 0.0  # spent in them, holding the write lock
 
 
 def wal_path(db_path: Path) -> Path:
@@ -74,6 +84,9 @@ class Checkpointer:
         idle_seconds: float = IDLE_SECONDS,
         interval: float = INTERVAL_SECONDS,
         busy_ms: int = CHECKPOINT_BUSY_MS,
+        merge_idle_seconds: float = MERGE_IDLE_SECONDS,
+        merge_budget_seconds: float = MERGE_BUDGET_SECONDS,
+        merge_pages: int = MERGE_PAGES,
     ) -> None:
         self.db = db
         self.passive_bytes = passive_bytes
@@ -81,12 +94,18 @@ class Checkpointer:
         self.idle_seconds = idle_seconds
         self.interval = interval
         self.busy_ms = busy_ms
+        self.merge_idle_seconds = merge_idle_seconds
+        self.merge_budget_seconds = merge_budget_seconds
+        self.merge_pages = merge_pages
         self.stats = CheckpointStats()
         self._conn: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._truncated_since_write = False
         self._seen_write = 0.0  # db.last_write_at when the last tick looked
         self._warned_at = -WARN_EVERY_SECONDS  # a blocked WAL is logged once a minute, not every tick
+        self._own_write_at: float | None = None  # db.last_write_at right after our last merge step
+        self._other_write_at = 0.0  # the last write that was not ours
+        self._index_tidy = False  # the last merge step found nothing to do and no one wrote since
 
     async def start(self) -> None:
         if self._task is None and str(self.db.path) != ":memory:":
@@ -110,9 +129,10 @@ class Checkpointer:
         while True:
             await asyncio.sleep(self.interval)
             try:
+                await self.merge_index()
                 await self.tick()
-            except sqlite3.Error as error:  # a checkpoint that fails is retried; it must never stop the loop
-                log.warning("WAL checkpoint failed (%s); WAL is %s", error, _mib(self.stats.wal_bytes))
+            except sqlite3.Error as error:  # a checkpoint or merge that fails is retried; never stops the loop
+                log.warning("WAL checkpoint or index merge failed (%s); WAL is %s", error, _mib(self.stats.wal_bytes))
 
     async def _connection(self) -> aiosqlite.Connection:
         if self._conn is None:
@@ -155,6 +175,30 @@ class Checkpointer:
             self.stats.passive += 1
             return "PASSIVE"
         return None
+
+    async def merge_index(self) -> int:
+        """Merge the full-text index's segments while no one else writes; returns the steps run."""
+        if self.db.last_write_at != self._own_write_at:  # someone wrote since our last step
+            self._other_write_at = self.db.last_write_at
+            self._index_tidy = False
+        if self._index_tidy or time.monotonic() - self._other_write_at < self.merge_idle_seconds:
+            return 0
+        started = time.perf_counter()
+        steps = 0
+        while time.perf_counter() - started < self.merge_budget_seconds:
+            if steps and self.db.last_write_at != self._own_write_at:
+                break  # a write came in between two steps: not idle any more
+            async with self.db.transaction() as conn:
+                merged = await merge_step(conn, self.merge_pages)
+            self._own_write_at = self.db.last_write_at
+            steps += 1
+            if not merged:
+                self._index_tidy = True
+                break
+            await asyncio.sleep(0)  # a writer waiting for the lock goes before our next step
+        self.stats.merge_steps += steps
+        self.stats.merge_seconds += time.perf_counter() - started
+        return steps
 
     async def _checkpoint(self, mode: str, *, locked: bool) -> None:
         conn = await self._connection()

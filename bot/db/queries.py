@@ -10,6 +10,7 @@ every subscription. Stems come from SQLite's own tokenizer (a temporary FTS5 tab
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,28 @@ if TYPE_CHECKING:
     from bot.db import Database
 
 Stems = list[str]
+
+# Document frequencies only rank a term's stems (the rarest becomes the anchor; any stem of the term is a
+# correct anchor), so a value some minutes old is as good as a fresh one. Reading one walks the stem's whole
+# list of papers: 20-65 ms for a common stem at 1M papers, paid again by every chunk of a 100k-topic rebuild.
+FREQUENCY_TTL_SECONDS = 600.0
+FREQUENCY_MAX_STEMS = 200_000
+
+
+class FrequencyCache:
+    """Document frequencies already read, dropped all at once when older than the TTL or too many."""
+
+    def __init__(self, ttl: float = FREQUENCY_TTL_SECONDS, max_stems: int = FREQUENCY_MAX_STEMS) -> None:
+        self.ttl = ttl
+        self.max_stems = max_stems
+        self.values: dict[str, int] = {}
+        self._since = time.monotonic()
+
+    def fresh(self) -> dict[str, int]:
+        if time.monotonic() - self._since > self.ttl or len(self.values) > self.max_stems:
+            self.values = {}
+            self._since = time.monotonic()
+        return self.values
 
 
 async def _ensure_stemmer(conn: aiosqlite.Connection) -> None:
@@ -47,12 +70,17 @@ async def stem_texts(conn: aiosqlite.Connection, texts: Sequence[str]) -> list[S
     return stems
 
 
-async def _document_frequency(conn: aiosqlite.Connection, stems: set[str]) -> dict[str, int]:
-    frequency: dict[str, int] = {}
-    for stem in stems:
+async def _document_frequency(
+    conn: aiosqlite.Connection, stems: set[str], known: dict[str, int] | None = None
+) -> dict[str, int]:
+    """Papers holding each stem; ``known`` values are used as they are, and what is read is added to it."""
+    frequency: dict[str, int] = {stem: known[stem] for stem in stems if known is not None and stem in known}
+    for stem in stems - frequency.keys():
         async with conn.execute("SELECT doc FROM temp.papers_vocab WHERE term = ?", (stem,)) as cursor:
             row = await cursor.fetchone()
         frequency[stem] = int(row[0]) if row else 0
+        if known is not None:
+            known[stem] = frequency[stem]
     return frequency
 
 
@@ -61,14 +89,17 @@ async def build_plan(conn: aiosqlite.Connection, query: Query) -> tuple[dict[str
     return (await build_plans(conn, [query]))[0]
 
 
-async def build_plans(conn: aiosqlite.Connection, queries: Sequence[Query]) -> list[tuple[dict[str, Any], list[str]]]:
+async def build_plans(
+    conn: aiosqlite.Connection, queries: Sequence[Query], frequencies: dict[str, int] | None = None
+) -> list[tuple[dict[str, Any], list[str]]]:
     """:func:`build_plan` for many queries at once: one pass of the stemmer and one document-frequency lookup per
-    distinct stem for all of them (the per-query round trips were most of the 5.9 ms a topic cost at start-up)."""
+    distinct stem for all of them (the per-query round trips were most of the 5.9 ms a topic cost at start-up),
+    none for a stem already in ``frequencies`` (see :class:`FrequencyCache`)."""
     texts: list[str] = []
     for query in queries:
         texts += [" ".join(term.tokens) for term in query.terms] + [" ".join(term.tokens) for term in query.excluded]
     stemmed_all = await stem_texts(conn, texts) if texts else []
-    frequency = await _document_frequency(conn, {stem for term in stemmed_all for stem in term})
+    frequency = await _document_frequency(conn, {stem for term in stemmed_all for stem in term}, frequencies)
     plans = []
     offset = 0
     for query in queries:
@@ -113,6 +144,7 @@ def _plan(query: Query, stemmed: list[Stems], frequency: dict[str, int]) -> tupl
 class QueryRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.frequencies = FrequencyCache()
 
     async def ensure(self, conn: aiosqlite.Connection, query: Query) -> int:
         """The id of ``query``'s stored, indexed form (created on first use, shared by equal queries)."""
@@ -133,7 +165,7 @@ class QueryRepository:
                 canonical: query for canonical, query in zip(canonicals, queries, strict=True) if canonical not in ids
             }.items()
         )
-        plans = await build_plans(conn, [query for _, query in new])
+        plans = await build_plans(conn, [query for _, query in new], self.frequencies.fresh())
         for (canonical, query), (plan, anchors) in zip(new, plans, strict=True):
             async with conn.execute(
                 "INSERT INTO queries (canonical, fts, plan) VALUES (?, ?, ?) RETURNING id",
@@ -164,7 +196,7 @@ class QueryRepository:
             "SELECT id, canonical FROM queries WHERE json_type(plan, '$.phrases') IS NULL LIMIT ?", (cap,)
         ) as cursor:
             outdated = list(await cursor.fetchall())
-        plans = await build_plans(conn, [parse_query(canonical) for _, canonical in outdated])
+        plans = await build_plans(conn, [parse_query(canonical) for _, canonical in outdated], self.frequencies.fresh())
         for (query_id, _), (plan, anchors) in zip(outdated, plans, strict=True):
             await conn.execute(
                 "UPDATE queries SET plan = ? WHERE id = ?", (json.dumps(plan, separators=(",", ":")), query_id)

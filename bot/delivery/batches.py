@@ -3,7 +3,8 @@
 A target never has two messages in flight and nothing newer goes out before an unsettled batch, so papers
 arrive in the order they were queued. Instant feeds get one paper per message; digests, at their hour, up
 to ten per message under one header; DMs up to ten per message and ``DM_DAILY_CAP`` per member per UTC
-day, the message that reaches the cap saying how many more matched.
+day, the message that reaches the cap saying how many more matched (still queued, or held back when queued:
+``bot.delivery.outbox`` queues at most a day's worth per member).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from bot.db import Database
 from bot.delivery import plan
 from bot.delivery.plan import DIGEST_BATCH, DM_BATCH, DM_DAILY_CAP, Target
 from bot.delivery.send import Sender
-from bot.render.delivery import daily_limit_note, digest_header, dm_header
+from bot.render.delivery import daily_limit_note, digest_header
 
 log = logging.getLogger(__name__)
 
@@ -75,27 +76,27 @@ class Batcher:
                     await self._skip_over_cap(target)
                     return True
                 size = min(DM_BATCH, room)
-                if size == room:
+                if size == room and len(pending) >= size:
+                    # This message reaches the cap: what is still queued past it, and what the poll held back.
                     waiting = len(await plan.pending(self.db, target))
-                    if waiting > room:
-                        note = daily_limit_note(DM_DAILY_CAP, waiting - room)
+                    more = waiting - room + await plan.dm_held(self.db, target.target_id, self.now())
+                    if more > 0:
+                        note = daily_limit_note(DM_DAILY_CAP, more)
             part += 1
             batch = await self.sender.claim([row.id for row in pending[:size]])
             if not batch.rows:
                 continue
-            topics = await self.sender.topic_names(batch) if target.kind == "user" else []
-            header = self._header(target, len(batch.rows), part, total, note, topics)
+            if target.kind == "user":
+                header: str | None = await self.sender.dm_header(target.target_id, batch, note)
+            else:
+                header = self._header(target, len(batch.rows), part, total)
             if not await self.sender.send(target, batch, header=header, fresh=True):
                 return False
             if note:
                 await self._skip_over_cap(target)
                 return True
 
-    def _header(
-        self, target: Target, count: int, part: int, total: int | None, note: str, topics: list[str]
-    ) -> str | None:
-        if target.kind == "user":
-            return dm_header(count, note, topics)
+    def _header(self, target: Target, count: int, part: int, total: int | None) -> str | None:
         if target.is_digest:
             return digest_header(total or count, part)
         return None  # an instant post is the paper's card alone
