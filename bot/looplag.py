@@ -18,9 +18,7 @@ log = logging.getLogger(__name__)
 TICK = 0.1
 PERSIST_EVERY = 5.0
 STALL_WARNING = 1.0  # seconds; a stall this long delays heartbeats and interaction answers
-# Not bot.health's "health:heartbeat": that one is JSON that `python -m bot health` reads, and a bare number
-# written over it every few seconds made the check report "the heartbeat in the database is unreadable".
-HEARTBEAT_KEY = "health:loop_heartbeat"
+HEARTBEAT_KEY = "looplag:heartbeat"  # not health:heartbeat: that one is bot.health's JSON
 MAX_LAG_KEY = "health:loop_lag_max_ms"
 
 

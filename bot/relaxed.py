@@ -259,7 +259,7 @@ async def gather(
         vector = await semantic.encode_query(question_text(query))
         if vector is not None:
             within, k = None, SEMANTIC_CANDIDATES
-            if filters is not None and filters != SearchFilters():
+            if filters is not None and filters.on_papers:  # until_pk alone only drops papers stored since
                 # Period and upvotes have indexes; a source alone would scan the papers table, so it over-fetches.
                 if filters.since is not None or filters.min_upvotes is not None:
                     within = await db.papers.allowed_pks(filters, ALLOWED_CAP)

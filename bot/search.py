@@ -56,14 +56,17 @@ async def search(
     page: int = 0,
     per_page: int = 5,
     semantic: relaxed.SemanticSearch | None = None,
+    until_pk: int | None = None,
 ) -> SearchPage:
     """The one search path: ``/search``, the CLI and the topic preview all come through here.
 
     Strict reading (every word, or the operators as written) when the query uses operators or finds a page;
-    otherwise the relaxed reading of ``bot.relaxed``, computed once and paged over.
+    otherwise the relaxed reading of ``bot.relaxed``, computed once and paged over. A pager passes the same
+    ``until_pk`` (``db.papers.newest_pk()`` when it opened) with every page, so papers stored meanwhile never
+    shift its pages.
     """
     parsed = parse_query(query) if isinstance(query, str) else query
-    filters = SearchFilters(since=since, min_upvotes=min_upvotes, source=source)
+    filters = SearchFilters(since=since, min_upvotes=min_upvotes, source=source, until_pk=until_pk)
     if not relaxed.uses_operators(parsed):
         found = await _relaxed_page(db, parsed, filters, sort, page, per_page, semantic)
         if found is not None:

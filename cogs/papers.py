@@ -69,6 +69,7 @@ class Papers(commands.Cog):
         await defer(interaction, ephemeral=not public)
         since = datetime.now(UTC) - PERIODS[period] if period else None
         source_flag = SOURCES.get(source or "")
+        until_pk = await self.bot.db.papers.newest_pk()  # every page of this search sees the archive as of now
 
         async def results(page: int) -> SearchPage:
             return await search(
@@ -81,6 +82,7 @@ class Papers(commands.Cog):
                 page=page,
                 per_page=PER_PAGE,
                 semantic=self.bot.semantic,
+                until_pk=until_pk,
             )
 
         async def fetch(page: int) -> tuple[discord.Embed, bool]:

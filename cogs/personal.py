@@ -29,7 +29,7 @@ class Personal(commands.Cog):
         data = discord.File(io.BytesIO(mydata.export_bytes(document)), filename=mydata.EXPORT_NAME)
         await send(interaction, content=mydata_text.EXPORTED, file=data, ephemeral=True)
 
-    @mydata_group.command(name="delete", description="Delete your topics, DM settings and delivery history")
+    @mydata_group.command(name="delete", description="Delete your topics, library, weekly DM, DM settings, history")
     async def delete(self, interaction: discord.Interaction) -> None:
         user_id = interaction.user.id
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.db import Database, DatabaseError
-from bot.db.migrations import SCHEMA_VERSION
+from bot.db.migrations import MIGRATIONS, SCHEMA_VERSION
 from bot.models import Source
 from bot.search import search
 from testing.factories import make_paper
@@ -37,6 +37,30 @@ async def test_an_older_database_upgrades_itself(db_path: Path) -> None:
     try:
         assert await db.fetchval("PRAGMA user_version") == SCHEMA_VERSION
         assert await db.papers.count() == 0
+    finally:
+        await db.close()
+
+
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+async def test_every_earlier_schema_upgrades_with_its_papers(tmp_path: Path, version: int) -> None:
+    """A deployed archive may be at any earlier version: each chain of later migrations must apply to it,
+    keep its papers and leave them searchable (several branches append migrations in one release)."""
+    path = tmp_path / f"v{version}.db"
+    with sqlite3.connect(path) as conn:
+        for script in MIGRATIONS[:version]:
+            conn.executescript(script)
+        conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute(
+            "INSERT INTO papers (arxiv_id, title, first_seen_at, updated_at) "
+            "VALUES ('2601.00001', 'Quantised attention kernels', 1, 1)"
+        )
+    db = await Database.open(path)
+    try:
+        assert await db.fetchval("PRAGMA user_version") == SCHEMA_VERSION
+        assert await db.fetchval("PRAGMA integrity_check") == "ok"
+        assert await db.papers.count() == 1
+        page = await search(db, "quantised kernels")
+        assert [paper.id for paper in page.papers] == ["2601.00001"]
     finally:
         await db.close()
 

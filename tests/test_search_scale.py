@@ -132,3 +132,26 @@ async def test_an_upvote_floor_searched_from_the_index_ranks_the_same_papers(
     expected = await _pages(archive, "graph OR robot", **filters)
     monkeypatch.setattr(papers_module, "UPVOTED_CANDIDATES", 10**6)  # always: candidates from the upvotes index
     assert await _pages(archive, "graph OR robot", **filters) == expected
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest", "upvotes"])
+@pytest.mark.parametrize("walk", [True, False])
+async def test_papers_stored_between_pages_never_shift_an_open_search(
+    archive: Database, monkeypatch: pytest.MonkeyPatch, sort: str, walk: bool
+) -> None:
+    monkeypatch.setattr(papers_module, "RELEVANCE_WINDOW", 10)
+    monkeypatch.setattr(papers_module, "SORTED_WALK_MATCHES", 1 if walk else 10**9)
+    monkeypatch.setattr(papers_module, "SORTED_CHUNKS", (3, 5, 7))
+    until_pk = await archive.papers.newest_pk()
+    before = await _pages(archive, "graph", sort=sort, until_pk=until_pk)
+    first = before[0]
+    newcomers = [
+        make_paper(f"2602.{n:05d}", "graph graph", abstract="graph", listed_at=START + timedelta(days=30), upvotes=99)
+        for n in range(3)
+    ]
+    async with archive.transaction() as conn:
+        await archive.papers.upsert(conn, newcomers)
+    # The open search (same until_pk) pages exactly as before; a new search sees the newcomers first.
+    assert await _pages(archive, "graph", sort=sort, until_pk=until_pk) == before
+    fresh = await _pages(archive, "graph", sort=sort, until_pk=await archive.papers.newest_pk())
+    assert {paper.id for paper in newcomers} <= set(fresh[0]) and fresh[0] != first

@@ -144,10 +144,21 @@ class SearchFilters:
     since: datetime | None = None
     min_upvotes: int | None = None
     source: Source | None = None
+    # The archive as the first page of a search saw it (its largest pk then): papers stored between Next presses
+    # never shift the pages of a search already open.
+    until_pk: int | None = None
+
+    @property
+    def on_papers(self) -> bool:
+        """Whether a paper's row must be read to apply these (``until_pk`` alone is a bound on FTS5's row ids)."""
+        return self.since is not None or self.min_upvotes is not None or self.source is not None
 
     def sql(self) -> tuple[str, list[object]]:
         clauses: list[str] = []
         params: list[object] = []
+        if self.until_pk is not None:
+            clauses.append("p.pk <= ?")
+            params.append(self.until_pk)
         if self.since is not None:
             clauses.append("p.listed_at >= ?")
             params.append(_epoch(self.since))
@@ -252,11 +263,14 @@ class PaperRepository:
             walked = await self._sorted_walk(fts_query, sort, filters, limit, offset)
             if walked is not None:
                 return walked
+        period = await self._period_bounds(filters)
+        if period is None:
+            return []
         where, params = filters.sql()
         rows = await self.db.fetchall(
             f"SELECT {_SELECT} FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-            f"WHERE papers_fts MATCH ?{where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
-            (fts_query, *params, limit, offset),
+            f"WHERE papers_fts MATCH ?{period[0]}{where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
+            (fts_query, *period[1], *params, limit, offset),
         )
         return [from_row(row) for row in rows]
 
@@ -268,7 +282,7 @@ class PaperRepository:
         A period becomes a row id range too (exact: the period's smallest and largest pk), so a week's search
         does not walk four years of matches.
         """
-        where, params = filters.sql()
+        where, params = filters.sql() if filters.on_papers else ("", [])
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
         source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
         period = await self._period_bounds(filters)
@@ -298,12 +312,7 @@ class PaperRepository:
         matches newest first to find 5,000 of those joined most of the archive (1.1 s at 1M)."""
         if filters.min_upvotes is None or filters.min_upvotes <= 0:
             return None
-        where, params = filters.sql()
-        rows = await self.db.fetchall(
-            f"SELECT p.pk FROM papers p WHERE p.upvotes >= ?{where} LIMIT ?",
-            (filters.min_upvotes, *params, UPVOTED_CANDIDATES + 1),
-        )
-        return None if len(rows) > UPVOTED_CANDIDATES else [int(row[0]) for row in rows]
+        return await self.allowed_pks(filters, UPVOTED_CANDIDATES)
 
     async def _matches_at_least(self, fts_query: str, count: int) -> bool:
         found = await self.db.fetchval(
@@ -352,16 +361,26 @@ class PaperRepository:
         return None
 
     async def _period_bounds(self, filters: SearchFilters) -> tuple[str, list[object]] | None:
-        """A row id range for FTS5 holding every paper of the filter's period (its smallest and largest pk), so a
-        period's search reads only that part of each doclist; ("", []) without a period, None when it is empty."""
-        if filters.since is None:
+        """A row id range for FTS5 holding every paper of the filter's period (its smallest and largest pk) and
+        none after ``until_pk``, so a period's search reads only that part of each doclist; ("", []) without
+        either, None when the range is empty."""
+        low, high = 0, filters.until_pk
+        if filters.since is not None:
+            row = await self.db.fetchone(
+                "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
+            )
+            if row is None or row[0] is None:
+                return None
+            low, high = int(row[0]), int(row[1]) if high is None else min(high, int(row[1]))
+        if high is None:
             return "", []
-        row = await self.db.fetchone(
-            "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
-        )
-        if row is None or row[0] is None:
+        if high < low:
             return None
-        return " AND papers_fts.rowid BETWEEN ? AND ?", [int(row[0]), int(row[1])]
+        return " AND papers_fts.rowid BETWEEN ? AND ?", [low, high]
+
+    async def newest_pk(self) -> int:
+        """The largest pk: what a search's first page saw (``SearchFilters.until_pk``)."""
+        return int(await self.db.fetchval("SELECT MAX(pk) FROM papers") or 0)
 
     async def count_matches(self, fts_query: str, filters: SearchFilters | None = None) -> int:
         filters = filters or SearchFilters()

@@ -110,7 +110,8 @@ class Semantic:
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
-        self.available = False
+        if self.available:  # the index's scratch file closes with it: nothing may search any more
+            self.available, self.reason = False, "stopped"
         self.index.close()
 
     def progress(self) -> tuple[int, int]:
