@@ -242,6 +242,10 @@ class Poller:
         """
         total = archive.Stored()
         size = self.store_chunk
+        if len(batch) > size:
+            # Earlier chunks take members' daily DM slots first (bot.db.dm_slots), so they hold the papers that
+            # would win them in one batch: most upvoted, then newest.
+            batch = sorted(batch, key=_dm_rank)
         chunks = [batch[start : start + size] for start in range(0, len(batch), size)] or [[]]
         for index, chunk in enumerate(chunks):
             async with self.db.transaction() as conn:
@@ -253,3 +257,9 @@ class Poller:
 
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
         return await source.fetch(state.validators, now=now, since=state.last_success_at, watermark=state.watermark)
+
+
+def _dm_rank(paper: Paper) -> tuple[int, float, str]:
+    """``bot.db.dm_slots.PAPER_RANK`` in Python: upvotes, then listing (or publication) time, newest first."""
+    moment = paper.listed_at or paper.published_at
+    return (-(paper.upvotes or 0), -(moment.timestamp() if moment else 0.0), paper.id)

@@ -424,3 +424,34 @@ async def test_a_window_with_more_results_than_arxiv_pages_through_is_read_in_ha
     windows = {item.query["search_query"].split("submittedDate:")[1] for item in outage.arxiv_api_requests()}
     assert "[202602260000 TO 202603032359]" in windows  # asked once, 26 results: too many
     assert "[202602260000 TO 202602282359]" in windows and "[202603010000 TO 202603032359]" in windows
+
+
+class FixedSource:
+    """A source that always returns the same papers (this test is about the poller's chunks, not fetching)."""
+
+    name = "huggingface"
+
+    def __init__(self, papers: list[Paper]) -> None:
+        self.papers = papers
+
+    async def fetch(self, *args: object, **kwargs: object) -> FetchResult:
+        return FetchResult(source=self.name, papers=list(self.papers))
+
+
+async def test_chunks_give_members_daily_dm_slots_to_the_same_papers_as_one_batch(db: Database) -> None:
+    """The DM cap fills a member's slots with the batch's most upvoted matches; chunking must not change who wins."""
+    from bot.delivery.plan import DM_DAILY_CAP
+    from bot.subscriptions import subscribe
+    from testing.factories import make_paper
+
+    noon = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    batch = [
+        make_paper(f"2611.{20000 + n:05d}", f"A benchmark study {n}", upvotes=n, listed_at=noon - timedelta(minutes=n))
+        for n in range(3 * DM_DAILY_CAP)
+    ]  # the best are last, as in a back-fill's ascending submission order
+    await subscribe(db, 4242, "benchmark")
+    report = await Poller(db, [FixedSource(batch)], interval=60, clock=lambda: noon, store_chunk=20).poll_once()
+    rows = await db.fetchall("SELECT paper_id FROM deliveries WHERE target_kind = 'user' ORDER BY paper_id")
+    best = sorted(batch, key=lambda paper: -(paper.upvotes or 0))[:DM_DAILY_CAP]
+    assert [row["paper_id"] for row in rows] == sorted(paper.id for paper in best)
+    assert report.queued.user_rows == DM_DAILY_CAP and report.queued.user_held == 2 * DM_DAILY_CAP

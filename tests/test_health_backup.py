@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -76,6 +77,26 @@ async def test_health_reads_the_heartbeat(
     code, out, _ = await run_cli(settings, "health")
     assert (code == 0) is healthy, out
     assert fragment in out and out.count("\n") == 1
+
+
+async def test_the_loop_monitor_never_overwrites_the_health_heartbeat(db: Database, db_path: Path) -> None:
+    """Both wrote meta key health:heartbeat, the monitor a bare number every 5 s: the check read it as damaged."""
+    from bot.looplag import LoopMonitor
+
+    await health.beat(db, gateway=True, started_at=time.time() - 60)
+    monitor = LoopMonitor(db, tick=0.01, persist_every=0.02)
+    task = asyncio.create_task(monitor.run())
+    try:
+        deadline = time.monotonic() + 5
+        while await db.meta.get("health:loop_lag_max_ms") is None:  # the monitor has written its keys
+            assert time.monotonic() < deadline, "the loop monitor wrote nothing"
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    verdict = health.check(db_path, poll_interval=900)
+    assert "unreadable" not in verdict.reason, verdict.reason
 
 
 @pytest.mark.e2e
