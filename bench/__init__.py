@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import time
 import traceback
 from collections.abc import Iterable
@@ -52,6 +53,11 @@ from bench.context import DEFAULT_RESULTS_DIR, DEFAULT_SEED, SCALES, Context, ma
 
 __all__ = ["REGISTRY", "SCALES", "Context", "run"]
 
+# One BLAS thread, as the bot runs (bot/semantic/__init__.py). Nothing above imports numpy; this must come
+# before any benchmark does: on a busy 2-core machine BLAS threads made each query encode several times slower.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 REGISTRY: dict[str, str] = {
     "search": "bench.search",
     "ingest": "bench.ingest",
@@ -62,6 +68,7 @@ REGISTRY: dict[str, str] = {
     "soak": "bench.soak",
     "ceiling": "bench.ceiling",
     "startup": "bench.startup",
+    "semantic": "bench.semantic",
 }
 RESULTS_VERSION = 1
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import random
 import time
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any
 
 from bench.context import Context, latency_summary, percentile, ratio, run_async, target
 from bench.corpus import search_mix
 from bot.db import Database
 from bot.db.papers import from_row
+from bot.models import Source
 from bot.query import Query, Term, parse_query
 from bot.search import search
 
@@ -77,7 +79,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
             top5[text] = [paper.id for paper in (await search(db, text, per_page=5)).papers]
 
         async def timed_pass(
-            sort: str, reps: int
+            sort: str, reps: int, **filters: Any
         ) -> tuple[list[float], dict[str, list[float]], dict[str, list[float]]]:
             samples: list[float] = []
             by_kind: dict[str, list[float]] = defaultdict(list)
@@ -87,7 +89,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
                 rng.shuffle(order)
                 for kind, text, _query in order:
                     start = time.perf_counter()
-                    await search(db, text, sort=sort, per_page=5)  # type: ignore[arg-type]  # sort is a Sort literal
+                    await search(db, text, sort=sort, per_page=5, **filters)  # type: ignore[arg-type]  # sort is a Sort literal
                     elapsed = (time.perf_counter() - start) * 1000
                     samples.append(elapsed)
                     by_kind[kind].append(elapsed)
@@ -98,6 +100,19 @@ async def _measure(ctx: Context) -> dict[str, Any]:
         relevance, relevance_kinds, relevance_queries = await timed_pass("relevance", scale.search_reps)
         ctx.say("search: timing newest sort")
         newest, newest_kinds, _ = await timed_pass("newest", max(1, scale.search_reps // 2))
+        # What /search's options add: the other sort and each filter, one pass each (reported, no target).
+        latest = await db.papers.latest_listed_at()
+        variants: dict[str, dict[str, Any]] = {
+            "most upvoted first": {"sort": "upvotes"},
+            "relevance, last 7 days": {"sort": "relevance", "since": latest - timedelta(days=7) if latest else None},
+            "relevance, >= 10 upvotes": {"sort": "relevance", "min_upvotes": 10},
+            "relevance, Hugging Face only": {"sort": "relevance", "source": Source.HF},
+        }
+        options: dict[str, dict[str, float | int]] = {}
+        for name, variant in variants.items():
+            ctx.say(f"search: timing {name}")
+            samples_for, _, _ = await timed_pass(variant.pop("sort"), 1, **variant)
+            options[name] = latency_summary(samples_for)
 
         real_p95 = float(latency_summary(relevance)["p95_ms"])
         what_if = await _what_if(ctx, db, parsed, top5, real_p95) if ctx.options.get("what_if") else {}
@@ -170,6 +185,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
             "ratio": _x(ratio(base_sub_summary["p95_ms"], real_sub_summary["p95_ms"])),
         },
         {"metric": "newest-first p50 / p95 / p99", "value": _ms3(latency_summary(newest))},
+        *[{"metric": f"{name} p50 / p95 / p99", "value": _ms3(summary)} for name, summary in options.items()],
         *[
             {
                 "metric": f"  {kind} p50 / p95 (median matches)",
@@ -198,6 +214,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
         "metrics": {
             "relevance": real_summary,
             "newest": latency_summary(newest),
+            "options": options,
             "by_kind": kinds,
             "slowest_queries": [{"query": q, "p50_ms": round(percentile(s, 50), 3)} for q, s in slowest],
             "baseline_subset_real": real_sub_summary,

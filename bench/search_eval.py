@@ -6,6 +6,11 @@ The corpus is the three visible seed lists (../shared/fixtures/seeds); the quest
 (``search-eval/questions.json``, stems graded 2) plus ours (``bench/data/search_questions.json``, graded 1-2).
 Readings: ``strict`` (every word, today's search), ``search`` (what ``bot.search.search`` answers now), and the
 two fusions of the relaxed reading when a semantic index is passed in (``rrf``, ``blend``).
+
+    python -m bench.search_eval --model [--json]
+
+loads the real MiniLM model (``bot.semantic``), embeds the seed papers, scores every reading with it, and sweeps
+the blend's lexical weight (0 to 1), choosing it on one half of the questions and scoring it on the other.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import json
 import math
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +29,17 @@ from bot.db import Database
 from bot.db.papers import SearchFilters
 from bot.models import Paper
 from bot.query import QueryError, parse_query
-from bot.relaxed import SemanticSearch, ranking, uses_operators
+from bot.relaxed import Fusion, SemanticSearch, arrange, gather, uses_operators
 from bot.search import search
+from bot.semantic import Semantic
+from bot.semantic.encoder import Encoder
 from bot.sources.hf import parse_daily_papers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "fixtures"
 OURS = Path(__file__).resolve().parent / "data" / "search_questions.json"
 K = 10
+WEIGHTS = tuple(round(step / 10, 1) for step in range(11))  # the blend's lexical weight, swept
 
 
 def questions() -> list[dict[str, Any]]:
@@ -72,29 +81,59 @@ async def _readings(db: Database, text: str, semantic: SemanticSearch | None) ->
         "strict": await db.papers.search(parsed.fts(), limit=K),
         "search": (await search(db, parsed, per_page=K, semantic=semantic)).papers,
     }
-    if semantic is not None and semantic.available and not uses_operators(parsed):
+    if semantic is not None and semantic.available:
+        out["search-lexical"] = (await search(db, parsed, per_page=K)).papers
+        evidence = await gather(db, parsed, semantic)  # one encode; every fusion below ranks the same evidence
+        out["lexical"] = await db.papers.in_order([pk for pk, _ in evidence.lexical][:K])
+        out["semantic"] = await db.papers.in_order([pk for pk, _ in evidence.semantic][:K])
+        fusions: list[tuple[str, Fusion, float]] = [("rrf", "rrf", 0.0)]
+        fusions += [(f"blend@{weight:.1f}", "blend", weight) for weight in WEIGHTS]
         strict = await db.papers.strict_pks(parsed.fts(), SearchFilters(), K)
-        for method in ("rrf", "blend"):
-            pks = await ranking(
+        for name, method, weight in fusions:
+            if uses_operators(parsed) or len(strict) >= K:  # the strict reading stands, whatever the fusion
+                out[name] = out["strict"]
+                continue
+            pks = await arrange(
                 db,
-                parsed,
+                evidence,
                 strict_first=strict,
-                semantic=semantic,
                 filters=SearchFilters(),
                 sort="relevance",
                 fusion=method,
+                lexical_weight=weight,
             )
-            out[method] = await db.papers.in_order(pks[:K])
+            out[name] = await db.papers.in_order(pks[:K])
     return out
 
 
-async def evaluate(semantic: SemanticSearch | None = None, db_path: Path | None = None) -> dict[str, Any]:
-    """Per reading: mean precision@10 and nDCG@10 over on-topic questions, and what off-topic ones showed."""
+async def real_semantic(db: Database) -> Semantic:
+    """The real model over ``db``, every paper embedded (minutes on a busy 2-core machine)."""
+    semantic = Semantic(db, encoder=Encoder.load())
+    if not await semantic.load():
+        raise SystemExit(f"the model is not available: {semantic.reason}")
+    await semantic.embed_pending()
+    return semantic
+
+
+async def evaluate(
+    semantic: SemanticSearch | None = None,
+    db_path: Path | None = None,
+    *,
+    model: Callable[[Database], Awaitable[Semantic]] | None = None,
+) -> dict[str, Any]:
+    """Per reading: mean precision@10 and nDCG@10 over on-topic questions, and what off-topic ones showed.
+
+    ``model`` builds a semantic index over the evaluation database once the papers are stored (``real_semantic``).
+    """
     with tempfile.TemporaryDirectory() as folder:
         db = await Database.open(db_path or Path(folder) / "eval.db")
+        built: Semantic | None = None
         try:
             papers = seed_papers()
             await store(db, papers)
+            if model is not None:
+                built = await model(db)
+                semantic = built
             per_question = []
             for item in questions():
                 ideal = sorted((gain(paper, item["grades"]) for paper in papers), reverse=True)
@@ -108,6 +147,8 @@ async def evaluate(semantic: SemanticSearch | None = None, db_path: Path | None 
                     }
                 per_question.append(row)
         finally:
+            if built is not None:
+                built.close()
             await db.close()
     names = sorted({key for row in per_question for key in row if key not in {"q", "set"}})
     on_topic = [row for row, item in zip(per_question, questions(), strict=True) if item["grades"]]
@@ -122,14 +163,44 @@ async def evaluate(semantic: SemanticSearch | None = None, db_path: Path | None 
         }
         for name in names
     }
-    return {"corpus_papers": len(seed_papers()), "summary": summary, "questions": per_question}
+    return {
+        "corpus_papers": len(seed_papers()),
+        "summary": summary,
+        "questions": per_question,
+        "blend_split": blend_split(per_question) if "blend@0.0" in names else {},
+    }
+
+
+def _mean(rows: list[dict[str, Any]], name: str, metric: str) -> float:
+    return sum(row[name][metric] for row in rows) / len(rows) if rows else 0.0
+
+
+def blend_split(per_question: list[dict[str, Any]]) -> dict[str, Any]:
+    """Two-fold choice of the blend weight: pick it by nDCG@10 on one set of questions, score it on the other.
+
+    Ties go to the weight nearest the middle (0.5): with 7-12 questions a flat stretch says nothing.
+    """
+    with_fusion = [row for row in per_question if "rrf" in row]
+    folds = {name: [row for row in with_fusion if row["set"] == name] for name in ("shared", "ours")}
+    out: dict[str, Any] = {}
+    for tune, test in (("ours", "shared"), ("shared", "ours")):
+        best = max(WEIGHTS, key=lambda w: (round(_mean(folds[tune], f"blend@{w:.1f}", "ndcg10"), 6), -abs(w - 0.5)))
+        name = f"blend@{best:.1f}"
+        out[f"tuned on {tune}, scored on {test}"] = {
+            "weight": best,
+            "blend": {"p10": _mean(folds[test], name, "p10"), "ndcg10": _mean(folds[test], name, "ndcg10")},
+            "rrf": {"p10": _mean(folds[test], "rrf", "p10"), "ndcg10": _mean(folds[test], "rrf", "ndcg10")},
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search_eval", description=__doc__)
     parser.add_argument("--json", action="store_true", help="every question's figures as JSON")
+    parser.add_argument("--model", action="store_true", help="with the real MiniLM model (hybrid readings)")
+    parser.add_argument("--db", type=Path, help="keep the evaluation database here (embeddings are reused)")
     args = parser.parse_args(argv)
-    result = asyncio.run(evaluate())
+    result = asyncio.run(evaluate(db_path=args.db, model=real_semantic if args.model else None))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -138,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:7} P@10 {data['p10']:.3f}  nDCG@10 {data['ndcg10']:.3f}  "
             f"answered {data['answered']}/{data['questions']}  off-topic shown {data['off_topic_shown']}"
+        )
+    for fold, data in result["blend_split"].items():
+        print(
+            f"blend {fold}: weight {data['weight']:.1f}  P@10 {data['blend']['p10']:.3f} "
+            f"nDCG@10 {data['blend']['ndcg10']:.3f}  "
+            f"(rrf P@10 {data['rrf']['p10']:.3f} nDCG@10 {data['rrf']['ndcg10']:.3f})"
         )
     for row in result["questions"]:
         cells = "  ".join(f"{name} {row[name]['p10']:.1f}" for name in result["summary"] if name in row)

@@ -47,6 +47,7 @@ EXTENSIONS = (
     "cogs.feeds",
     "cogs.library",
     "cogs.personal",
+    "cogs.foryou",
     "cogs.meta",
 )
 BACKGROUND = ("cogs.ingest", "cogs.delivery", "cogs.health")

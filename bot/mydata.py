@@ -30,6 +30,8 @@ async def export(db: Database, user_id: int, *, now: int | None = None) -> dict[
     state = await db.users.state(user_id)
     history = await db.deliveries.user_history(user_id, now - HISTORY_DAYS * DAY)
     saved = await db.library.all_saved(user_id)
+    weekly = await db.foryou.weekly(user_id)
+    picks = await db.foryou.picks(user_id)
     return {
         "user_id": str(user_id),
         "exported_at": _iso(now),
@@ -40,6 +42,15 @@ async def export(db: Database, user_id: int, *, now: int | None = None) -> dict[
             {"paper_id": item.paper.id, "title": item.paper.title, "saved_at": item.saved_at.isoformat()}
             for item in saved
         ],
+        "weekly_recommendations": {
+            "on": weekly is not None,
+            "turned_on_at": _iso(weekly.enabled_at) if weekly else None,
+            "last_week_queued": _iso(weekly.last_slot) if weekly else None,
+            "picks": [
+                {"paper_id": paper_id, "close_to_saved_paper_id": because, "week": _iso(slot)}
+                for paper_id, because, slot in picks
+            ],
+        },
         "direct_messages": {
             "dm_channel_id": None if state is None or state.dm_channel_id is None else str(state.dm_channel_id),
             "paused_at": _iso(state.paused_at) if state else None,
@@ -73,21 +84,24 @@ class Removed:
     history: int
     kept: int
     library: int = 0  # saved papers (Save button, /library)
+    weekly: bool = False  # the weekly recommendations DM was on (/foryou weekly:true)
+    weekly_picks: int = 0  # which saved paper each past weekly pick was close to
 
     @property
     def anything(self) -> bool:
-        return bool(self.topics or self.dm_state or self.pending_dms or self.history or self.library)
+        return bool(self.topics or self.dm_state or self.pending_dms or self.history or self.library or self.weekly)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 async def delete(db: Database, user_id: int, *, now: int | None = None) -> Removed:
-    """Remove the member's topics, library, DM state, pending DMs and delivery history, in one transaction."""
+    """Remove the member's topics, library, weekly DM, DM state, pending DMs and history, in one transaction."""
     now = int(time.time()) if now is None else now
     async with db.transaction() as conn:
         topics = await db.topics.remove_all(conn, user_id)
         saved = await db.library.delete_user(conn, user_id)
+        weekly, weekly_picks = await db.foryou.delete_user(conn, user_id)
         dm_state = await db.users.remove(conn, user_id)
         forgotten = await db.deliveries.forget_user(conn, user_id, recent_since=now - ELIGIBLE_MAX_DAYS * DAY)
         await db.queries.collect_garbage(conn)
@@ -98,4 +112,6 @@ async def delete(db: Database, user_id: int, *, now: int | None = None) -> Remov
         history=forgotten.history,
         kept=forgotten.kept,
         library=saved,
+        weekly=weekly,
+        weekly_picks=weekly_picks,
     )

@@ -39,6 +39,9 @@ class Term:
     """One word, or a phrase of adjacent words (a quoted single word searches like a plain one)."""
 
     tokens: tuple[str, ...]
+    # Typed in quotes. "ground-truth" is a phrase too (one word to the user, two tokens to the index) but only
+    # quotes ask for the strict reading (bot.relaxed.uses_operators); matching is the same either way.
+    quoted: bool = field(default=False, compare=False)
 
     @property
     def is_phrase(self) -> bool:
@@ -93,6 +96,7 @@ class _Item:
     kind: str  # "term", "or", "and", "not"
     raw: str = ""
     negated: bool = False
+    quoted: bool = False
 
 
 _LEXEME = re.compile(r'(-?)"([^"]*)(?:"|$)|(\S+)')
@@ -103,7 +107,7 @@ def _lex(value: str) -> list[_Item]:
     for match in _LEXEME.finditer(value):
         minus, phrase, word = match.group(1), match.group(2), match.group(3)
         if word is None:
-            items.append(_Item("term", phrase, negated=bool(minus)))
+            items.append(_Item("term", phrase, negated=bool(minus), quoted=True))
         elif word in _OR_WORDS:
             items.append(_Item("or"))
         elif word in _AND_WORDS:
@@ -156,7 +160,7 @@ def parse_query(raw: str, *, strict: bool = False) -> Query:
         if len(tokens) > MAX_PHRASE_TOKENS:
             tokens = tokens[:MAX_PHRASE_TOKENS]
             notes.append(f"Phrases are limited to {MAX_PHRASE_TOKENS} words; longer ones were shortened.")
-        term = Term(tokens)
+        term = Term(tokens, quoted=item.quoted)
         if negated:
             if len(excluded) >= MAX_EXCLUDED:
                 dropped_terms += 1

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 COUNT = 5
 _WORD = re.compile(r"[^\W_]+")
 _TITLE_TERMS = 8
+RARE_WORDS = 4  # of those, the rarest few carry the topic
+# A title word in more papers than this is too common to relate two papers (and to rank cheaply): counting
+# stops there, and the OR of at most RARE_WORDS words ranks at most 4,000 matches.
+DF_CUTOFF = 1_000
 # Words that say nothing about a paper's subject; without them the fallback OR is about the topic.
 _STOPWORDS = frozenset(
     [
@@ -125,9 +129,27 @@ async def related(db: Database, semantic: SemanticIndex | None, paper: Paper, *,
             papers = [by_pk[pk] for pk, _ in nearest if pk in by_pk and by_pk[pk].id != paper.id]
             if papers:
                 return Related(paper, papers[:k], "semantic", semantic_off=False)
+    return Related(paper, await lexical(db, paper, k), "lexical", semantic_off=not available)
+
+
+async def lexical(db: Database, paper: Paper, k: int) -> list[Paper]:
+    """Papers sharing the title's rarest words, best BM25 first.
+
+    Words in more than ``DF_CUTOFF`` papers are left out when the title has rarer ones: they say little about
+    the topic, and an OR holding a common word made BM25 score every paper with it (295 ms p95 at 100k papers
+    before keyword relevance was windowed; docs/benchmarks.md). A title made only of common words still gets
+    an answer: the OR of its words through the keyword search, whose relevance window bounds the work.
+    """
     query = title_query(paper)
-    papers = []
-    if query is not None:
-        found = await db.papers.search(query.fts(), limit=k + 1)
-        papers = [other for other in found if other.id != paper.id][:k]
-    return Related(paper, papers, "lexical", semantic_off=not available)
+    if query is None:
+        return []
+    words = [term.tokens[0] for term in query.groups[0]]
+    counts = dict(zip(words, await db.papers.frequencies([Term((w,)).fts() for w in words], DF_CUTOFF), strict=True))
+    rare = sorted((word for word in words if 0 < counts[word] <= DF_CUTOFF), key=counts.__getitem__)[:RARE_WORDS]
+    found: list[Paper] = []
+    if rare:
+        ranked = await db.papers.rank_any(" OR ".join(Term((word,)).fts() for word in rare), k + 1)
+        found = [other for other in await db.papers.in_order([pk for pk, _ in ranked]) if other.id != paper.id]
+    if not found:  # no rare word, or none shared with another paper
+        found = [other for other in await db.papers.search(query.fts(), limit=k + 1) if other.id != paper.id]
+    return found[:k]

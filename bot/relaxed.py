@@ -27,6 +27,10 @@ MAX_RARE_WORDS = 6  # the rarest words of a question carry its topic
 LEXICAL_CANDIDATES = 200
 SEMANTIC_CANDIDATES = 100
 RANKING_LIMIT = 100  # the most results a relaxed search pages over (20 pages of 5)
+# Filtered questions: semantic neighbours are searched among the papers the filters allow when they number
+# at most ALLOWED_CAP; a looser filter (more papers pass) takes LOOSE_FILTER_CANDIDATES neighbours instead.
+ALLOWED_CAP = 50_000
+LOOSE_FILTER_CANDIDATES = 400
 SIMILARITY_FLOOR = 0.25  # cosine below which a neighbour alone is no match (bot.semantic.SIMILARITY_FLOOR)
 RRF_K = 60  # the usual reciprocal-rank constant (Cormack et al. 2009)
 BLEND_LEXICAL_WEIGHT = 0.4
@@ -179,6 +183,8 @@ STOPWORDS = frozenset(
         "best",
         "good",
         "specific",
+        "s",  # person's -> person s
+        "t",  # don't -> don t
     ]
 )
 
@@ -197,8 +203,10 @@ class SemanticSearch(Protocol):
 
 
 def uses_operators(query: Query) -> bool:
-    """Phrases, OR and exclusions ask for the strict reading whatever it finds."""
-    return bool(query.excluded) or any(len(group) > 1 or group[0].is_phrase for group in query.groups)
+    """Quoted phrases, OR and exclusions ask for the strict reading whatever it finds (a hyphen does not)."""
+    return bool(query.excluded) or any(
+        len(group) > 1 or (group[0].is_phrase and group[0].quoted) for group in query.groups
+    )
 
 
 def content_words(query: Query) -> list[str]:
@@ -219,8 +227,14 @@ class Evidence:
     rare_words: list[str]
 
 
-async def gather(db: Database, query: Query, semantic: SemanticSearch | None) -> Evidence:
-    """Lexical candidates from the rarest words, plus semantic neighbours when the model is there."""
+async def gather(
+    db: Database, query: Query, semantic: SemanticSearch | None, filters: SearchFilters | None = None
+) -> Evidence:
+    """Lexical candidates from the rarest words, plus semantic neighbours when the model is there.
+
+    With ``filters``, the neighbours are the nearest papers the filters allow (``within``), not the survivors of
+    an unfiltered top k, which a filter can empty.
+    """
     words = content_words(query)
     postings: dict[str, set[int]] = {}
     frequencies: dict[str, int] = {}
@@ -244,12 +258,18 @@ async def gather(db: Database, query: Query, semantic: SemanticSearch | None) ->
     if semantic is not None and semantic.available:
         vector = await semantic.encode_query(question_text(query))
         if vector is not None:
-            found = await semantic.nearest(vector, SEMANTIC_CANDIDATES)
+            within, k = None, SEMANTIC_CANDIDATES
+            if filters is not None and filters != SearchFilters():
+                # Period and upvotes have indexes; a source alone would scan the papers table, so it over-fetches.
+                if filters.since is not None or filters.min_upvotes is not None:
+                    within = await db.papers.allowed_pks(filters, ALLOWED_CAP)
+                k = SEMANTIC_CANDIDATES if within is not None else LOOSE_FILTER_CANDIDATES
+            found = await semantic.nearest(vector, k, within=within)
             neighbours = [(pk, cosine) for pk, cosine in found if cosine >= SIMILARITY_FLOOR]
     return Evidence(lexical=lexical, semantic=neighbours, rare_words=rare)
 
 
-def fuse(evidence: Evidence, method: Fusion = FUSION) -> list[int]:
+def fuse(evidence: Evidence, method: Fusion = FUSION, *, lexical_weight: float = BLEND_LEXICAL_WEIGHT) -> list[int]:
     """One ranking from both lists: reciprocal-rank fusion, or a blend of normalised scores."""
     scores: dict[int, float] = {}
     if method == "rrf":
@@ -259,9 +279,9 @@ def fuse(evidence: Evidence, method: Fusion = FUSION) -> list[int]:
     else:
         best = min((score for _pk, score in evidence.lexical), default=-1.0) or -1.0  # bm25: lower is better
         for pk, score in evidence.lexical:
-            scores[pk] = BLEND_LEXICAL_WEIGHT * (score / best)
+            scores[pk] = lexical_weight * (score / best)
         for pk, cosine in evidence.semantic:
-            scores[pk] = scores.get(pk, 0.0) + (1 - BLEND_LEXICAL_WEIGHT) * cosine
+            scores[pk] = scores.get(pk, 0.0) + (1 - lexical_weight) * cosine
     return sorted(scores, key=lambda pk: (-scores[pk], -pk))
 
 
@@ -276,10 +296,25 @@ async def ranking(
     fusion: Fusion = FUSION,
 ) -> list[int]:
     """Every result of the relaxed reading, in display order; papers with all the words come first."""
-    evidence = await gather(db, query, semantic)
-    fused = [*strict_first, *(pk for pk in fuse(evidence, fusion) if pk not in set(strict_first))][:RANKING_LIMIT]
+    evidence = await gather(db, query, semantic, filters)
+    return await arrange(db, evidence, strict_first=strict_first, filters=filters, sort=sort, fusion=fusion)
+
+
+async def arrange(
+    db: Database,
+    evidence: Evidence,
+    *,
+    strict_first: Sequence[int],
+    filters: SearchFilters,
+    sort: SortOrder,
+    fusion: Fusion = FUSION,
+    lexical_weight: float = BLEND_LEXICAL_WEIGHT,
+) -> list[int]:
+    """``ranking`` from gathered evidence (the evaluation fuses one question's evidence several ways)."""
+    strict = set(strict_first)
+    fused = [*strict_first, *(pk for pk in fuse(evidence, fusion, lexical_weight=lexical_weight) if pk not in strict)]
     keys = await db.papers.filter_keys(fused, filters)
-    kept = [pk for pk in fused if pk in keys]
+    kept = [pk for pk in fused if pk in keys][:RANKING_LIMIT]  # filtered first, so the limit counts matches
     if sort == "newest":
         kept.sort(key=lambda pk: -keys[pk][0])  # stable: fused order breaks ties
     elif sort == "upvotes":

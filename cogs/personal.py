@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import explain, mydata
+from bot import explain, mydata, weekly
 from bot.app import PaperBot
 from bot.interactions import send
 from bot.lookup import parse_reference
@@ -53,7 +53,8 @@ class Personal(commands.Cog):
     async def why(self, interaction: discord.Interaction, paper: str) -> None:
         paper_id = parse_reference(paper)
         explained = await explain.explain_member(self.bot.db, interaction.user.id, paper_id)
-        await send(interaction, embed=why_text.member_why(explained), ephemeral=True)
+        because = await weekly.because_title(self.bot.db, interaction.user.id, paper_id)
+        await send(interaction, embed=why_text.member_why(explained, weekly_because=because), ephemeral=True)
 
 
 async def setup(bot: PaperBot) -> None:

@@ -484,8 +484,14 @@ async def test_help_lists_every_command(world: World) -> None:
         "/status",
         "/related",
         "/library",
+        "/foryou",
+        "/why",
+        "/mydata",
     ):
         assert command in names
+    # Whatever is added later: every command Discord is told about is in /help.
+    for registered in world.bot.tree.get_commands():
+        assert registered.name == "help" or f"/{registered.name}" in names, registered.name
 
 
 async def test_an_unexpected_failure_is_logged_and_answered_without_a_traceback(

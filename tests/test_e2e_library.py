@@ -10,6 +10,7 @@ from typing import Any
 import bibtexparser
 import discord
 import pytest
+from bibtexparser.middlewares import LatexDecodingMiddleware
 
 from bot import library
 from bot.config import Settings
@@ -298,3 +299,41 @@ async def test_the_stale_catch_all_leaves_other_persistent_buttons_alone(world: 
     await world.bot.dispatcher.run_once()  # give a wrong second answer the chance to show up
     assert [item.content for item in click.visible] == ["other handled it"]
     assert click.error is None
+
+
+async def test_exported_bibtex_of_awkward_papers_parses_with_a_real_parser(world: World) -> None:
+    """Titles with LaTeX specials and accented and CJK names, from the source through Save to the file."""
+    awkward = {
+        "Q&A at 50% of the cost: $O(n)$ attention #1": ["José Núñez-García", "王小明", "Zoë O'Brien"],
+        "Braces {x}, tilde ~ caret ^ back\\slash and under_score": ["Ana Müller", "佐藤 健"],
+    }
+    ids = publish(world, *(new_item(title, authors=authors) for title, authors in awkward.items()))
+    await world.bot.poller.poll_once()
+    post = only(await world.run("paper", {"id": ids[0]}))
+    assert "Saved:" in only(await press(world, post, "Save")).content
+    assert "Saved:" in only(await world.run("library add", {"paper": ids[1]})).content
+
+    export = only(await world.run("library export"))
+    (attachment,) = export.attachments
+    parsed = bibtexparser.parse_string(  # type: ignore[attr-defined]  # re-exported without __all__
+        world.fake.attachment_data(attachment).decode("utf-8"), append_middleware=[LatexDecodingMiddleware()]
+    )
+    assert parsed.failed_blocks == []
+    by_eprint = {entry.fields_dict["eprint"].value: entry for entry in parsed.entries}
+    assert set(by_eprint) == set(ids)
+    for paper_id, (title, authors) in zip(ids, awkward.items(), strict=True):
+        fields = {name: field.value for name, field in by_eprint[paper_id].fields_dict.items()}
+        # pylatexenc decodes \textasciicircum{} to the spacing circumflex U+02C6; LaTeX prints ^.
+        assert fields["title"].replace("\u02c6", "^") == title
+        assert fields["author"].split(" and ") == authors
+        assert fields["archivePrefix"] == "arXiv" and fields["url"] == f"https://arxiv.org/abs/{paper_id}"
+    assert len({entry.key for entry in parsed.entries}) == 2
+
+
+@pytest.mark.parametrize(
+    ("reference", "fragment"),
+    [("not a paper", "doesn't look like an arXiv id"), ("2603.09999", "isn't in your library")],
+)
+async def test_removing_a_bad_or_unknown_id_is_explained_privately(world: World, reference: str, fragment: str) -> None:
+    answer = only(await world.run("library remove", {"paper": reference}))
+    assert answer.ephemeral and fragment in answer.content

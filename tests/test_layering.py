@@ -30,7 +30,14 @@ LAYERS: list[tuple[str, list[str]]] = [
     # Pure functions from models to Discord objects, used by delivery as well as the cogs.
     (
         "render primitives",
-        ["bot.render", "bot.render.base", "bot.render.papers", "bot.render.delivery", "bot.render.help"],
+        [
+            "bot.render",
+            "bot.render.base",
+            "bot.render.papers",
+            "bot.render.delivery",
+            "bot.render.weekly",
+            "bot.render.help",
+        ],
     ),
     # Deciding deliveries inside the storing transaction: percolator and outbox.
     ("outbox", ["bot.matching", "bot.delivery", "bot.delivery.outbox", "bot.delivery.pacer"]),
@@ -50,6 +57,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "bot.semantic",
             "bot.related",
             "bot.library",
+            "bot.foryou",
+            "bot.weekly",
             "bot.mydata",
             "bot.lease",
             "bot.looplag",
@@ -72,6 +81,7 @@ LAYERS: list[tuple[str, list[str]]] = [
             "bot.render.why",
             "bot.render.mydata",
             "bot.render.actions",
+            "bot.render.foryou",
         ],
     ),
     ("views", ["bot.views"]),

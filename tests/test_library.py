@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot import archive, library
+from bot import related as related_module
 from bot.db import Database
 from bot.errors import UserError
 from bot.library import Outcome
@@ -136,3 +137,15 @@ async def test_mydata_exports_and_deletes_the_library(db: Database) -> None:
     assert "1 saved paper" in mydata_text.removed(removed)
     assert await db.library.count(USER) == 0
     assert await db.library.count(USER + 1) == 1  # another member's library is untouched
+
+
+async def test_related_without_the_index_leaves_common_title_words_out(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "graphs" is in more papers than the cut-off: sharing it alone does not make a paper related.
+    monkeypatch.setattr(related_module, "DF_CUTOFF", 3)
+    paper = make_paper("2603.00001", "Zebrafish graphs")
+    common = [make_paper(f"2603.0010{n}", f"Graphs study {n}") for n in range(6)]
+    await archive.store(db, [paper, *common, make_paper("2603.00002", "Zebrafish swimming")])
+    result = await related(db, None, paper)
+    assert [found.id for found in result.papers] == ["2603.00002"]

@@ -20,6 +20,7 @@ import aiosqlite
 from bot.db.deliveries import DeliveryRepository
 from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
+from bot.db.foryou import ForYouRepository
 from bot.db.leases import LeaseRepository
 from bot.db.library import LibraryRepository
 from bot.db.meta import MetaRepository
@@ -63,6 +64,7 @@ class Database:
         self.embeddings = EmbeddingRepository(self)
         self.library = LibraryRepository(self)
         self.leases = LeaseRepository(self)
+        self.foryou = ForYouRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:

@@ -6,6 +6,7 @@ every in-memory index is rebuilt from this table.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,6 +80,17 @@ class EmbeddingRepository:
         rows = await self.db.fetchall(
             "SELECT paper_pk, vector FROM paper_embeddings WHERE model = ? AND paper_pk > ? ORDER BY paper_pk LIMIT ?",
             (model, after_pk, limit),
+        )
+        return [(int(row[0]), bytes(row[1])) for row in rows]
+
+    async def vectors(self, model: str, pks: Sequence[int]) -> list[tuple[int, bytes]]:
+        """The stored vectors of ``pks`` in one query: a search's candidates, scored exactly (bot.semantic.index)."""
+        if not pks:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT paper_pk, vector FROM paper_embeddings "
+            "WHERE paper_pk IN (SELECT value FROM json_each(?)) AND model = ?",
+            (json.dumps([int(pk) for pk in pks]), model),
         )
         return [(int(row[0]), bytes(row[1])) for row in rows]
 

@@ -213,6 +213,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE deliveries ADD COLUMN thread_wanted INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX deliveries_thread_wanted ON deliveries (id) WHERE thread_wanted = 1;
     """,
+    # /foryou weekly:true (bot/weekly.py): a member's weekly DM of recommendations. ``last_slot`` is the
+    # weekly slot whose picks were queued, set in the same transaction as their outbox rows, so a restart
+    # never queues a week twice; the outbox then sends each row exactly once. ``foryou_picks`` says which
+    # saved paper each pick is close to, for the DM's header. Both go with the member (/mydata delete).
+    """
+    CREATE TABLE foryou_weekly (
+        user_id    INTEGER PRIMARY KEY,
+        enabled_at INTEGER NOT NULL,
+        last_slot  INTEGER               -- epoch seconds of the last slot queued; NULL: none yet
+    );
+    CREATE TABLE foryou_picks (
+        user_id  INTEGER NOT NULL,
+        paper_id TEXT    NOT NULL,      -- the recommended paper (bare arXiv id), as in deliveries
+        because  TEXT    NOT NULL,      -- the saved paper it is closest to
+        slot     INTEGER NOT NULL,
+        PRIMARY KEY (user_id, paper_id)
+    ) WITHOUT ROWID;
+    """,
     # FTS5 merges index segments off the write path (bot/db/fts.py): commits only flush, the bot's background
     # task merges while idle, and crisismerge (default 16 per level) remains the backstop.
     """

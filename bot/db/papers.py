@@ -24,6 +24,14 @@ BM25_WEIGHTS = (10.0, 1.0, 3.0, 5.0)  # title, abstract, authors, keywords
 # Relevance ranks at most this many of the newest matches (docs/benchmarks.md, "Search that understands
 # questions"): a common word's top page comes from its 5,000 most recent papers, in bounded time.
 RELEVANCE_WINDOW = 5_000
+# Newest-first and most-upvoted-first for a query with at least this many matches walk the sort column's index
+# in chunks and keep each chunk's matching papers, instead of joining and sorting every match (3.4 s at 1M).
+SORTED_WALK_MATCHES = 5_000
+# Chunk sizes of that walk: a common word fills a page from the first few hundred papers; after the last
+# chunk the matches are too rare near the top of the order, and every match is sorted after all.
+SORTED_CHUNKS = (500, 5_000, 50_000)
+UPVOTED_CANDIDATES = 50_000  # an upvote floor this selective is searched from the upvotes index
+_SORT_COLUMN = {"newest": "listed_at", "upvotes": "upvotes"}
 
 _COLUMNS = (
     "arxiv_id",
@@ -152,10 +160,10 @@ class SearchFilters:
         return "".join(f" AND {clause}" for clause in clauses), params
 
 
+# Ties go to the most recently added paper, the order the index walk of ``_sorted_walk`` gives (NULLs last).
 _ORDER = {
-    "relevance": "score, p.listed_at DESC",
-    "newest": "p.listed_at DESC, score",
-    "upvotes": "COALESCE(p.upvotes, -1) DESC, score",
+    "newest": "p.listed_at DESC, p.pk DESC",
+    "upvotes": "p.upvotes DESC, p.pk DESC",
 }
 
 
@@ -237,40 +245,135 @@ class PaperRepository:
         offset: int = 0,
     ) -> list[Paper]:
         """Papers matching an FTS5 expression built by ``bot.query`` (never raw user text)."""
-        where, params = (filters or SearchFilters()).sql()
-        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        filters = filters or SearchFilters()
         if sort == "relevance":
-            # Rank inside the index and join only the page: joining every match to papers before taking
-            # six cost 2-3x more on common words (docs/benchmarks.md). Ties go to the most recently added.
-            source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
-            # Without filters, score only the newest RELEVANCE_WINDOW matches: FTS5 reads those in rowid
-            # order and stops, where ORDER BY bm25() scored every paper holding a common word (826 ms at 1M).
-            window = "" if where else f"ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
-            rows = await self.db.fetchall(
-                f"SELECT {_SELECT}, m.score FROM ("
-                f"  SELECT pk, score FROM ("
-                f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
-                f"    WHERE papers_fts MATCH ?{where} {window}"
-                "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
-                ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
-                (fts_query, *params, limit, offset),
-            )
-            return [from_row(row) for row in rows]
+            return await self._relevance(fts_query, filters, limit, offset)
+        if await self._matches_at_least(fts_query, SORTED_WALK_MATCHES):
+            walked = await self._sorted_walk(fts_query, sort, filters, limit, offset)
+            if walked is not None:
+                return walked
+        where, params = filters.sql()
         rows = await self.db.fetchall(
-            f"SELECT {_SELECT}, bm25(papers_fts, {weights}) AS score "
-            "FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
+            f"SELECT {_SELECT} FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
             f"WHERE papers_fts MATCH ?{where} ORDER BY {_ORDER[sort]} LIMIT ? OFFSET ?",
             (fts_query, *params, limit, offset),
         )
         return [from_row(row) for row in rows]
 
+    async def _relevance(self, fts_query: str, filters: SearchFilters, limit: int, offset: int) -> list[Paper]:
+        """BM25 order among the newest ``RELEVANCE_WINDOW`` matches that pass the filters.
+
+        FTS5 reads matches newest first and stops at the window, where ORDER BY bm25() scored every paper holding
+        a common word (826 ms at 1M). Ranking happens inside the index; only the page is joined to papers.
+        A period becomes a row id range too (exact: the period's smallest and largest pk), so a week's search
+        does not walk four years of matches.
+        """
+        where, params = filters.sql()
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        source = "papers_fts JOIN papers p ON p.pk = papers_fts.rowid" if where else "papers_fts"
+        period = await self._period_bounds(filters)
+        if period is None:
+            return []
+        bounds, params = period[0], [*period[1], *params]
+        candidates = await self._upvoted(filters)
+        if candidates is not None:
+            # Few papers pass: FTS5 keeps the matches among them (no join per match to test the filter).
+            source, where = "papers_fts", ""
+            bounds = " AND papers_fts.rowid BETWEEN ? AND ? AND +papers_fts.rowid IN (SELECT value FROM json_each(?))"
+            params = [min(candidates, default=0), max(candidates, default=0), json.dumps(candidates)]
+        rows = await self.db.fetchall(
+            f"SELECT {_SELECT}, m.score FROM ("
+            f"  SELECT pk, score FROM ("
+            f"    SELECT papers_fts.rowid AS pk, bm25(papers_fts, {weights}) AS score FROM {source} "
+            f"    WHERE papers_fts MATCH ?{bounds}{where} ORDER BY papers_fts.rowid DESC LIMIT {int(RELEVANCE_WINDOW)}"
+            "  ) ORDER BY score, pk DESC LIMIT ? OFFSET ?"
+            ") m JOIN papers p ON p.pk = m.pk ORDER BY m.score, m.pk DESC",
+            (fts_query, *params, limit, offset),
+        )
+        return [from_row(row) for row in rows]
+
+    async def _upvoted(self, filters: SearchFilters) -> list[int] | None:
+        """Every paper passing ``filters`` when an upvote floor leaves at most ``UPVOTED_CANDIDATES`` (from the
+        upvotes index); None otherwise. A floor of 10 keeps about 1% of the archive, and walking a common word's
+        matches newest first to find 5,000 of those joined most of the archive (1.1 s at 1M)."""
+        if filters.min_upvotes is None or filters.min_upvotes <= 0:
+            return None
+        where, params = filters.sql()
+        rows = await self.db.fetchall(
+            f"SELECT p.pk FROM papers p WHERE p.upvotes >= ?{where} LIMIT ?",
+            (filters.min_upvotes, *params, UPVOTED_CANDIDATES + 1),
+        )
+        return None if len(rows) > UPVOTED_CANDIDATES else [int(row[0]) for row in rows]
+
+    async def _matches_at_least(self, fts_query: str, count: int) -> bool:
+        found = await self.db.fetchval(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)", (fts_query, count)
+        )
+        return int(found or 0) >= count
+
+    async def _sorted_walk(
+        self, fts_query: str, sort: SortOrder, filters: SearchFilters, limit: int, offset: int
+    ) -> list[Paper] | None:
+        """A page in ``_ORDER[sort]``, walking that column's index in chunks; None when the walk gives up.
+
+        Each chunk is the next papers in the order (the index alone, ``SORTED_CHUNKS`` growing sizes); FTS5 then
+        reads the query's matches in the chunk's pk range, one pass, and keeps the chunk's own. Exact: a paper
+        further down the order can never come before one already found. Gives up (the caller sorts every match)
+        after the last chunk, or when the papers without a value (NULLs, last) would be reached.
+        """
+        column = _SORT_COLUMN[sort]
+        where, params = filters.sql()
+        wanted = offset + limit
+        found: list[int] = []
+        after: list[object] = []
+        for size in SORTED_CHUNKS:
+            keyset = f" AND (p.{column}, p.pk) < (?, ?)" if after else ""
+            chunk = await self.db.fetchall(
+                f"SELECT p.pk, p.{column} FROM papers p WHERE p.{column} IS NOT NULL{where}{keyset} "
+                f"ORDER BY p.{column} DESC, p.pk DESC LIMIT ?",
+                (*params, *after, size),
+            )
+            if not chunk:
+                return None
+            pks = [int(row[0]) for row in chunk]
+            # The unary + keeps the IN list out of FTS5 (one lookup per pk is ~100 us); the range bounds the read.
+            rows = await self.db.fetchall(
+                "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? AND rowid BETWEEN ? AND ? "
+                "AND +rowid IN (SELECT value FROM json_each(?))",
+                (fts_query, min(pks), max(pks), json.dumps(pks)),
+            )
+            matched = {int(row[0]) for row in rows}
+            found += [pk for pk in pks if pk in matched]
+            if len(found) >= wanted:
+                return await self.in_order(found[offset:wanted])
+            if len(chunk) < size:
+                return None
+            after = [chunk[-1][1], chunk[-1][0]]
+        return None
+
+    async def _period_bounds(self, filters: SearchFilters) -> tuple[str, list[object]] | None:
+        """A row id range for FTS5 holding every paper of the filter's period (its smallest and largest pk), so a
+        period's search reads only that part of each doclist; ("", []) without a period, None when it is empty."""
+        if filters.since is None:
+            return "", []
+        row = await self.db.fetchone(
+            "SELECT MIN(pk), MAX(pk) FROM papers WHERE listed_at >= ?", (_epoch(filters.since),)
+        )
+        if row is None or row[0] is None:
+            return None
+        return " AND papers_fts.rowid BETWEEN ? AND ?", [int(row[0]), int(row[1])]
+
     async def count_matches(self, fts_query: str, filters: SearchFilters | None = None) -> int:
-        where, params = (filters or SearchFilters()).sql()
+        filters = filters or SearchFilters()
+        period = await self._period_bounds(filters)
+        if period is None:
+            return 0
+        where, params = filters.sql()
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                f"WHERE papers_fts MATCH ?{where}",
-                (fts_query, *params),
+                f"WHERE papers_fts MATCH ?{period[0]}{where}",
+                (fts_query, *period[1], *params),
             )
             or 0
         )
@@ -341,24 +444,33 @@ class PaperRepository:
         return [(int(row[0]), float(row[1])) for row in rows]
 
     async def strict_count(self, fts_query: str, filters: SearchFilters, cap: int) -> int:
-        """How many papers match, counting no further than ``cap`` (a common AND must not count the archive)."""
+        """How many papers match, counting no further than ``cap`` (a common AND must not count the archive).
+
+        A period bounds the read to its row ids: without that, a week's search walked every older match first.
+        """
+        period = await self._period_bounds(filters)
+        if period is None:
+            return 0
         where, params = filters.sql()
         return int(
             await self.db.fetchval(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts JOIN papers p ON p.pk = papers_fts.rowid "
-                f"WHERE papers_fts MATCH ?{where} LIMIT ?)",
-                (fts_query, *params, cap),
+                f"WHERE papers_fts MATCH ?{period[0]}{where} LIMIT ?)",
+                (fts_query, *period[1], *params, cap),
             )
             or 0
         )
 
     async def strict_pks(self, fts_query: str, filters: SearchFilters, limit: int) -> list[int]:
+        period = await self._period_bounds(filters)
+        if period is None:
+            return []
         where, params = filters.sql()
         weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
         rows = await self.db.fetchall(
             f"SELECT p.pk, bm25(papers_fts, {weights}) AS score FROM papers_fts JOIN papers p "
-            f"ON p.pk = papers_fts.rowid WHERE papers_fts MATCH ?{where} ORDER BY score, p.pk DESC LIMIT ?",
-            (fts_query, *params, limit),
+            f"ON p.pk = papers_fts.rowid WHERE papers_fts MATCH ?{period[0]}{where} ORDER BY score, p.pk DESC LIMIT ?",
+            (fts_query, *period[1], *params, limit),
         )
         return [int(row[0]) for row in rows]
 
@@ -376,3 +488,29 @@ class PaperRepository:
         """Papers in the order of ``pks`` (a page of a ranking computed elsewhere); missing ones left out."""
         found = await self.by_pks(pks)
         return [found[pk] for pk in pks if pk in found]
+
+    async def allowed_pks(self, filters: SearchFilters, cap: int) -> list[int] | None:
+        """Every paper the filters allow, or None when more than ``cap`` do (a loose filter: callers over-fetch).
+
+        For semantic candidates (``bot.relaxed``): the nearest papers are searched among these, so a filtered
+        question gets a full page rather than the few survivors of an unfiltered top k. ``upvotes >= n`` is
+        repeated without COALESCE so SQLite can use the upvotes index.
+        """
+        where, params = filters.sql()
+        if filters.min_upvotes is not None and filters.min_upvotes > 0:
+            where += " AND p.upvotes >= ?"
+            params.append(filters.min_upvotes)
+        rows = await self.db.fetchall(f"SELECT p.pk FROM papers p WHERE 1 = 1{where} LIMIT ?", (*params, cap + 1))
+        return None if len(rows) > cap else [int(row[0]) for row in rows]
+
+    async def frequencies(self, fts_terms: Sequence[str], cap: int) -> list[int]:
+        """``frequency`` of several quoted terms in one statement (one round trip through the reader thread)."""
+        if not fts_terms:
+            return []
+        counts = " UNION ALL ".join(
+            f"SELECT {i}, (SELECT COUNT(*) FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?))"
+            for i in range(len(fts_terms))
+        )
+        rows = await self.db.fetchall(counts, [value for term in fts_terms for value in (term, cap + 1)])
+        found = {int(row[0]): int(row[1]) for row in rows}
+        return [found[i] for i in range(len(fts_terms))]

@@ -16,7 +16,7 @@ from bot.db import Database
 from bot.delivery import plan
 from bot.delivery.plan import DIGEST_BATCH, DM_BATCH, DM_DAILY_CAP, Target
 from bot.delivery.send import Sender
-from bot.render.delivery import daily_limit_note, digest_header, dm_header
+from bot.render.delivery import daily_limit_note, digest_header
 
 log = logging.getLogger(__name__)
 
@@ -83,19 +83,17 @@ class Batcher:
             batch = await self.sender.claim([row.id for row in pending[:size]])
             if not batch.rows:
                 continue
-            topics = await self.sender.topic_names(batch) if target.kind == "user" else []
-            header = self._header(target, len(batch.rows), part, total, note, topics)
+            if target.kind == "user":
+                header: str | None = await self.sender.dm_header(target.target_id, batch, note)
+            else:
+                header = self._header(target, len(batch.rows), part, total)
             if not await self.sender.send(target, batch, header=header, fresh=True):
                 return False
             if note:
                 await self._skip_over_cap(target)
                 return True
 
-    def _header(
-        self, target: Target, count: int, part: int, total: int | None, note: str, topics: list[str]
-    ) -> str | None:
-        if target.kind == "user":
-            return dm_header(count, note, topics)
+    def _header(self, target: Target, count: int, part: int, total: int | None) -> str | None:
         if target.is_digest:
             return digest_header(total or count, part)
         return None  # an instant post is the paper's card alone

@@ -29,6 +29,7 @@ from bot.delivery.plan import Batch, Target
 from bot.models import Paper
 from bot.render import paper_card, paper_embeds, thread_name
 from bot.render.delivery import digest_header, dm_header
+from bot.render.weekly import weekly_header
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Sender:
             return True
         first = batch.rows[0]
         if header is None and target.kind == "user":
-            header = dm_header(len(ordered), topics=await self.topic_names(batch))
+            header = await self.dm_header(target.target_id, batch)
         if header is None and target.is_digest:
             header = digest_header(None)
         try:
@@ -118,6 +119,22 @@ class Sender:
         if _wants_thread(target):
             await self._start_thread(target.target_id, message.id, ordered[0])
         return True
+
+    async def dm_header(self, user_id: int, batch: Batch, note: str = "") -> str:
+        """The member's topics that matched, or for a batch of weekly picks (no topic), why each was picked."""
+        topics = await self.topic_names(batch)
+        paper_ids = [row.paper_id for row in batch.rows]
+        because = {} if topics else await self.db.foryou.because(user_id, paper_ids)
+        if because:
+            papers = await self.db.papers.get_many([*paper_ids, *because.values()])
+            picks = [
+                (papers[paper_id].title, papers[saved].title if saved in papers else f"arXiv:{saved}")
+                for paper_id in paper_ids
+                if paper_id in papers and (saved := because.get(paper_id)) is not None
+            ]
+            if picks:
+                return weekly_header(picks, note)
+        return dm_header(len(batch.rows), note, topics)
 
     async def topic_names(self, batch: Batch) -> list[str]:
         """The member's topics that matched this batch's papers, in the order first matched."""

@@ -23,6 +23,11 @@ HELP = [
         "/library add · remove · list · export",
         "Your saved papers (the **Save** button under every paper); export as BibTeX, Markdown or CSV.",
     ),
+    (
+        "/foryou `period` `weekly`",
+        "Up to 10 recent papers close to the ones you saved (save 3 or more first), each saying which saved "
+        "paper it is close to; `weekly:True` sends them by DM every Monday.",
+    ),
     ("/subscribe `topic`", "Get new papers on a topic by DM (same syntax as /search)."),
     ("/unsubscribe `topic`", "Stop following a topic."),
     ("/subscriptions", "The topics you follow."),

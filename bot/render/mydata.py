@@ -7,11 +7,13 @@ from bot.mydata import HISTORY_DAYS, Removed
 from bot.render.base import plural
 
 EXPORTED = (
-    "📦 Everything I store about you: your topics, your DM settings and your DM deliveries of the last "
+    "📦 Everything I store about you: your topics, your library, your weekly recommendations setting, your DM "
+    "settings and your DM deliveries of the last "
     f"{HISTORY_DAYS} days. Only you can see this file."
 )
 CONFIRM = (
-    "⚠️ This removes your topics, your DM settings, the DMs still waiting to be sent to you and your "
+    "⚠️ This removes your topics, your library, your weekly recommendations DM, your DM settings, the DMs "
+    "still waiting to be sent to you and your "
     "delivery history. It cannot be undone. Servers' channel feeds are not affected. The button works for "
     "two minutes."
 )
@@ -30,6 +32,8 @@ def removed(result: Removed) -> str:
         plural(result.history, "delivery record"),
         plural(result.library, "saved paper"),
     ]
+    if result.weekly:
+        parts.append("your weekly recommendations DM")
     text = "🗑️ Deleted " + ", ".join(parts) + "."
     if result.kept:
         text += (

@@ -164,12 +164,20 @@ def feed_why(item: FeedExplanation) -> discord.Embed:
     return embed
 
 
-def member_why(item: MemberExplanation) -> discord.Embed:
+def member_why(item: MemberExplanation, *, weekly_because: str | None = None) -> discord.Embed:
+    """``weekly_because``: for a weekly recommendations pick, the title of the saved paper it is close to."""
     lines = [archive_line(item.facts)]
-    if not item.topics:
+    if not item.topics and weekly_because:
+        lines.append("ℹ️ **Topics:** you follow none; `/subscribe` starts one.")
+    elif not item.topics:
         lines.append("❌ **Topics:** you follow none, so nothing is sent to you by DM. `/subscribe` starts one.")
     else:
         lines.extend(topic_line(check, label="Your topic") for check in item.topics)
+    if weekly_because:
+        lines.append(
+            "🔗 **Weekly pick:** chosen for your weekly recommendations DM (`/foryou weekly`), close to your saved "
+            f"**{fit(escape(weekly_because), 120)}**."
+        )
     if item.dm_paused:
         code = f" (Discord error {item.dm_pause_code})" if item.dm_pause_code else ""
         lines.append(

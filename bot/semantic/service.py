@@ -19,7 +19,7 @@ from bot.models import Paper
 from bot.semantic.encoder import DIMENSIONS, MODEL_NAME, Encoder, ModelUnavailableError
 from bot.semantic.index import VectorIndex
 from bot.semantic.inference import BACKGROUND, QUERY, InferenceThread
-from bot.semantic.vectors import SCALE_BYTES, embedding_text, text_hash, to_blob
+from bot.semantic.vectors import dequantise, embedding_text, text_hash, to_blob
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +28,16 @@ log = logging.getLogger(__name__)
 # emoji queries 0.19 at most.
 SIMILARITY_FLOOR = 0.25
 QUERY_CHARS = 2_000  # far beyond 256 tokens; keeps tokenizing hostile input cheap
-BATCH = 8  # papers per background batch: ~11 papers/s on 2 cores, a query waits at most one batch
-_INDEX_CHUNK = 20_000
+BATCH = 4  # papers per background batch and transaction; a query waits for one layer of one batch at most
+_INDEX_CHUNK = 5_000  # rows per read at start-up: bigger chunks raised the peak RSS at 1M papers
 
 Progress = Callable[[int, int], None]
+
+
+def _folder(db: Database) -> Path | None:
+    """Where the index's scratch file goes: beside the database (on disk, not a RAM-backed /tmp)."""
+    path = Path(str(db.path))
+    return path.parent if path.parent.is_dir() else None
 
 
 class Semantic:
@@ -46,7 +52,7 @@ class Semantic:
         self.enabled = enabled
         self.available = False
         self.reason = "loading the model" if enabled else "turned off (SEMANTIC_ENABLED=false)"
-        self.index = VectorIndex(DIMENSIONS)
+        self.index = VectorIndex(DIMENSIONS, _folder(db))
         self._encoder = encoder  # an already loaded model (tests and benchmarks share one)
         self._thread: InferenceThread | None = None
         self._loaded = asyncio.Event()
@@ -73,7 +79,13 @@ class Semantic:
                 self._thread.stop()
                 self._thread = None
                 return False
-            await self._load_index()
+            try:
+                await self._load_index()
+            except OSError as error:  # the scratch file beside the database: disk full, read-only folder
+                self.reason = f"the index's scratch file could not be written: {str(error)[:200]}"
+                log.warning("semantic search off, searching by words only: %s", self.reason)
+                self.close()
+                return False
             self._total = await self.db.papers.count()
             self.available, self.reason = True, None
             log.info("semantic index: %d / %d papers embedded", len(self.index), self._total)
@@ -86,18 +98,20 @@ class Semantic:
         return self.available
 
     async def _load_index(self) -> None:
+        """Sign bits of every stored vector, in pk order (so the index needs no sorting), room reserved once."""
+        self.index.reserve(await self.db.embeddings.count(MODEL_NAME))
         after = 0
         while rows := await self.db.embeddings.chunk(MODEL_NAME, after, _INDEX_CHUNK):
             raw = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.uint8).reshape(len(rows), -1)
-            scales = raw[:, :SCALE_BYTES].copy().view("<f4").reshape(-1)
-            codes = raw[:, SCALE_BYTES:].view(np.int8)
-            self.index.add([pk for pk, _ in rows], codes, scales)
+            self.index.add_rows([pk for pk, _ in rows], raw)
             after = rows[-1][0]
 
     def close(self) -> None:
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        self.available = False
+        self.index.close()
 
     def progress(self) -> tuple[int, int]:
         """(embedded, total papers) as of the embedder's last round."""
@@ -106,7 +120,8 @@ class Semantic:
     async def encode(self, texts: list[str], *, priority: int = BACKGROUND) -> np.ndarray:
         if self._encoder is None or self._thread is None:
             raise ModelUnavailableError(self.reason or "the model is not loaded")
-        return await self._thread.run(priority, self._encoder.encode, texts)
+        pause = self._thread.yield_to_queries if priority == BACKGROUND else None
+        return await self._thread.run(priority, self._encoder.encode, texts, pause)
 
     async def encode_query(self, text: str) -> np.ndarray | None:
         """The query's unit vector, or None when semantic search is off or the text is blank."""
@@ -119,7 +134,7 @@ class Semantic:
     async def nearest(
         self, vector: np.ndarray, k: int, *, within: Collection[int] | None = None, exclude: Collection[int] = ()
     ) -> list[tuple[int, float]]:
-        """(paper pk, cosine) best first, on a worker thread: scanning 100k vectors is CPU work."""
+        """(paper pk, cosine) best first, on a worker thread: ranking 1M papers' sign bits is CPU work."""
         if not self.available or k <= 0 or (within is not None and not within):
             return []
         return await asyncio.to_thread(self.index.search, vector, k, within=within, exclude=exclude)
@@ -131,11 +146,8 @@ class Semantic:
         found = await self.db.embeddings.for_paper(arxiv_id, MODEL_NAME)
         if found is None:
             return []
-        pk, _ = found
-        vector = self.index.vector(pk)
-        if vector is None:
-            return []
-        return await self.nearest(vector, k, exclude=(pk,))
+        pk, blob = found
+        return await self.nearest(dequantise(blob), k, exclude=(pk,))
 
     async def related_papers(self, arxiv_id: str, k: int = 5) -> list[tuple[Paper, float]]:
         """``related`` with the papers themselves, best first."""

@@ -7,6 +7,7 @@ component keeps cosine similarities within ~1e-4 of float32 (measured in bench/s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -31,6 +32,15 @@ def from_blob(blob: bytes) -> tuple[np.ndarray, float]:
     """(codes, scale) of one stored vector."""
     scale = float(np.frombuffer(blob[:SCALE_BYTES], dtype="<f4")[0])
     return np.frombuffer(blob[SCALE_BYTES:], dtype=np.int8), scale
+
+
+def decode(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """(codes int8 (n, d), scales float32 (n,)) of many stored vectors at once."""
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.int8), np.zeros(0, dtype=np.float32)
+    raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), -1)
+    scales = raw[:, :SCALE_BYTES].copy().view("<f4").reshape(-1).astype(np.float32)
+    return raw[:, SCALE_BYTES:].view(np.int8), scales
 
 
 def dequantise(blob: bytes) -> np.ndarray:
