@@ -186,3 +186,16 @@ async def test_health_says_when_the_gateway_is_lost(
         )
         code, out, _ = await run_cli(settings, "health")
         assert code == 1 and "not connected" in out
+
+
+async def test_the_loop_monitors_heartbeat_leaves_the_health_heartbeat_readable(tmp_path: Path) -> None:
+    from bot.looplag import LoopMonitor
+
+    db = await Database.open(tmp_path / "bot.db")
+    try:
+        await health.beat(db, gateway=True, started_at=time.time())
+        await LoopMonitor(db)._persist()  # every 5 s in the running bot, so it always came after the beat
+    finally:
+        await db.close()
+    verdict = health.check(tmp_path / "bot.db", poll_interval=900)
+    assert "unreadable" not in verdict.reason, verdict.reason
