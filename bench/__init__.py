@@ -69,6 +69,7 @@ REGISTRY: dict[str, str] = {
     "ceiling": "bench.ceiling",
     "startup": "bench.startup",
     "semantic": "bench.semantic",
+    "backfill": "bench.backfill",
 }
 RESULTS_VERSION = 1
 

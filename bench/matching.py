@@ -21,6 +21,13 @@ Baseline: the naive matcher, every paper x every topic in Python: lower-cased ti
 required term (any, for an OR group) and no excluded one (plain substrings: no stemming, no word boundaries).
 At 10k and 100k topics it runs on a subset of the papers and is extrapolated linearly to 1,000 (labelled).
 
+Outbox (issue 15): the DM enqueue queues at most what each member can still get today (``DM_DAILY_CAP``), and
+counts the rest. Each tier also runs ``UNCAPPED_REPS`` repetition(s) with the DM enqueue of before (a row for every
+(user, paper) pair; ``_uncapped_enqueue_topics``), on the same papers, in the same run: a same-moment before/after.
+``lock_s`` is how long a poll's transaction holds the write lock (``BEGIN IMMEDIATE`` to the end of the enqueue;
+the ``COMMIT`` is not included, since every repetition rolls back). The selectivity row gives the matches per paper
+and per query, and the DM (user, paper) pairs queued and held, so a figure can be read against it.
+
 Correctness spot check: for a sample of the stored queries (random, plus queries with phrases and exclusions),
 the pairs the percolator found equal those of the query's own FTS5 expression (``parse_query(text).fts()``,
 what ``/search`` runs) over the archive's ``papers_fts`` restricted to the batch.
@@ -46,6 +53,7 @@ import bot.matching as matching_module
 from bench.context import Context, percentile, ratio, run_async, target
 from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database
+from bot.db.deliveries import PAPER_TIME, DeliveryRepository, TopicRows
 from bot.delivery.outbox import enqueue
 from bot.models import Paper
 from bot.query import parse_query
@@ -55,6 +63,8 @@ BATCH = 1_000
 TIERS = {"small": (1_000,), "medium": (1_000, 10_000, 100_000), "large": (1_000, 10_000, 100_000)}
 REPS = {"small": 2, "medium": 3, "large": 3}
 BIG_TIER_REPS = 2  # at 100k topics one repetition takes minutes
+UNCAPPED_REPS = 1  # the same-run "before" (a DM row per (user, paper)): 30+ s a repetition at 100k topics
+LOCK_TARGET_S = 1.0
 INDEX_TIMED_MAX = {"small": 1_000, "medium": 10_000, "large": 2_000}  # real index_unindexed on this many topics
 BASELINE_PAIR_BUDGET = {"small": 500_000, "medium": 2_000_000, "large": 2_000_000}  # paper x topic checks
 SPOT_RANDOM, SPOT_PHRASE, SPOT_EXCLUDE = 150, 50, 50
@@ -67,6 +77,35 @@ NOW = int((ANCHOR + timedelta(days=2)).timestamp())
 
 class _RollbackError(Exception):
     """Raised inside a repetition's transaction so it rolls back."""
+
+
+async def _uncapped_enqueue_topics(
+    repo: DeliveryRepository, conn: Any, now: int, *, cap: int, day: int, new_ids: Any
+) -> TopicRows:
+    """The DM enqueue before the cap moved to insertion (kept here only as the same-run "before"): a row for
+    every (user, paper) pair, the cap applied later by the dispatcher, which marks the excess skipped."""
+    del repo, cap, day, new_ids
+    async with conn.execute(
+        "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
+        "SELECT 'user', t.user_id, p.arxiv_id, MIN(t.id), 'pending', ? "
+        "FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id JOIN papers p ON p.pk = m.paper_pk "
+        f"GROUP BY t.user_id, p.pk ORDER BY t.user_id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
+        (now,),
+    ) as cursor:
+        return TopicRows(rows=cursor.rowcount, held=0)
+
+
+@contextlib.contextmanager
+def _uncapped(db: Database, wanted: bool) -> Iterator[None]:
+    """With ``wanted``, this database's DM enqueue is the uncapped one of before (an instance attribute)."""
+    if not wanted:
+        yield
+        return
+    db.deliveries.enqueue_topics = functools.partial(_uncapped_enqueue_topics, db.deliveries)  # type: ignore[method-assign]  # the "before" variant, removed below
+    try:
+        yield
+    finally:
+        del db.deliveries.enqueue_topics
 
 
 @contextlib.contextmanager
@@ -218,10 +257,15 @@ async def _resize(ctx: Context, db: Database, wanted: list[tuple[int, str]]) -> 
 # --- one repetition ----------------------------------------------------------------------------------------
 
 
-async def _poll_step(db: Database, papers: list[Paper], sample: dict[int, str] | None = None) -> dict[str, Any]:
+async def _poll_step(
+    db: Database, papers: list[Paper], sample: dict[int, str] | None = None, *, uncapped: bool = False
+) -> dict[str, Any]:
     """Upsert + enqueue in one transaction, rolled back; the figures of each step.
 
     With ``sample`` (query id -> canonical text), also the correctness spot check, outside the timers.
+    ``lock_s`` is how long the transaction holds the write lock: from before ``BEGIN IMMEDIATE`` to the end of
+    the enqueue (the probe excluded; the poll's ``COMMIT`` is not included, since this one rolls back).
+    With ``uncapped``, the DM enqueue of before (every pair gets a row), for a same-run comparison.
     """
     out: dict[str, Any] = {}
     probe: dict[str, Any] = {}
@@ -237,15 +281,18 @@ async def _poll_step(db: Database, papers: list[Paper], sample: dict[int, str] |
             async with conn.execute("SELECT pk FROM temp.batch_papers") as cursor:
                 probe["batch"] = {row[0] for row in await cursor.fetchall()}
 
-    with _timed(db, after_topics) as spent:
+    with _uncapped(db, uncapped), _timed(db, after_topics) as spent:
         try:
+            locked = time.perf_counter()
             async with db.transaction() as conn:
                 start = time.perf_counter()
                 stored = await db.papers.upsert(conn, papers)
                 upserted = time.perf_counter()
                 report = await enqueue(db, conn, stored, now=NOW)
+                done = time.perf_counter()
                 out["upsert_s"] = upserted - start
-                out["enqueue_s"] = time.perf_counter() - upserted - spent.get("_probe", 0.0)
+                out["enqueue_s"] = done - upserted - spent.get("_probe", 0.0)
+                out["lock_s"] = done - locked - spent.get("_probe", 0.0)
                 if sample:
                     out["spot_check"] = await _spot_check(conn, sample, probe["pairs"], probe["batch"])
                 raise _RollbackError
@@ -267,6 +314,7 @@ async def _poll_step(db: Database, papers: list[Paper], sample: dict[int, str] |
         "distinct_phrases": report.matching.distinct_phrases,
         "pairs": report.matching.pairs,
         "user_rows": report.user_rows,
+        "user_held": report.user_held,
         "channel_rows": report.channel_rows,
         "pairs_checksum": probe["checksum"],
     }
@@ -367,6 +415,8 @@ async def _tier(
     for index in range(reps):
         ctx.say(f"matching: {count:,} topics, repetition {index + 1}/{reps}" + (" (+ spot check)" if not index else ""))
         runs.append(await _poll_step(db, batches[index], sample if index == 0 else None))
+    ctx.say(f"matching: {count:,} topics, the uncapped DM enqueue of before ({UNCAPPED_REPS} repetition)")
+    before = [await _poll_step(db, batches[index], uncapped=True) for index in range(UNCAPPED_REPS)]
     spot = runs[0]["spot_check"]
     budget = BASELINE_PAIR_BUDGET.get(ctx.scale.name, 2_000_000)
     subset = max(10, min(BATCH, budget // count))
@@ -388,6 +438,17 @@ async def _tier(
             "median": round(_median(enqueue_s), 3),
             "p95": round(percentile(enqueue_s, 95), 3),
             "all": [round(v, 3) for v in enqueue_s],
+        },
+        "lock_s": {
+            "median": round(_median([run["lock_s"] for run in runs]), 3),
+            "p95": round(percentile([run["lock_s"] for run in runs], 95), 3),
+            "all": [round(run["lock_s"], 3) for run in runs],
+        },
+        "uncapped": {
+            "enqueue_s": [round(run["enqueue_s"], 3) for run in before],
+            "lock_s": [round(run["lock_s"], 3) for run in before],
+            "user_rows": [run["stats"]["user_rows"] for run in before],
+            "steps_s": [{name: round(value, 3) for name, value in run["steps"].items()} for run in before],
         },
         "upsert_s_median": round(_median([run["upsert_s"] for run in runs]), 3),
         "steps_s_median": {
@@ -481,6 +542,12 @@ def run(ctx: Context) -> dict[str, Any]:
             (top["enqueue_s"]["median"] <= TARGET_S) if top else None,
         ),
         target(
+            f"write lock held by one poll of {BATCH:,} papers against 100k topics (upsert + enqueue), median",
+            f"<= {LOCK_TARGET_S:g} s",
+            top["lock_s"]["median"] if top else None,
+            (top["lock_s"]["median"] <= LOCK_TARGET_S) if top else None,
+        ),
+        target(
             "matching growth t(100k)/t(10k)",
             f"<= {GROWTH_MAX:g}x (10x = linear)",
             growth_match["100k/10k"],
@@ -517,6 +584,22 @@ def run(ctx: Context) -> dict[str, Any]:
                 "value": f"{_s(tier['enqueue_s']['median'])} / {_s(tier['enqueue_s']['p95'])}; "
                 f"{_s(tier['upsert_s_median'])}",
                 "ratio": _x(ratio(base["seconds_for_1000"], tier["enqueue_s"]["median"])),
+            },
+            {
+                "metric": "  write lock held p50 / p95 (BEGIN to end of enqueue; COMMIT not included)",
+                "value": f"{_s(tier['lock_s']['median'])} / {_s(tier['lock_s']['p95'])}",
+            },
+            {
+                "metric": "  before, same run (uncapped: a DM row per (user, paper)): enqueue / lock / DM rows",
+                "value": f"{_s(_median(tier['uncapped']['enqueue_s']))} / {_s(_median(tier['uncapped']['lock_s']))} / "
+                f"{int(_median(tier['uncapped']['user_rows'])):,}",
+                "ratio": _x(ratio(_median(tier["uncapped"]["enqueue_s"]), tier["enqueue_s"]["median"])),
+            },
+            {
+                "metric": "  selectivity: matches per paper / per query; DM (user, paper) pairs: queued + held",
+                "value": f"{stats['pairs'] / max(stats['papers'], 1):,.1f} / "
+                f"{stats['pairs'] / max(tier['queries'], 1):,.1f}; "
+                f"{stats['user_rows']:,} + {stats['user_held']:,}",
             },
             {
                 "metric": "  candidates / with phrases (distinct phrases) / pairs / DM rows (median)",

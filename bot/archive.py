@@ -7,8 +7,10 @@ never be stored without its deliveries decided (a later poll sees it unchanged a
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiosqlite
 
@@ -22,6 +24,27 @@ from bot.models import Paper
 class Stored:
     papers: StoreResult = field(default_factory=StoreResult)
     queued: EnqueueReport = field(default_factory=EnqueueReport)
+
+    def add(self, other: Stored) -> None:
+        """Count ``other`` (a later chunk of the same poll) in: lists joined, counts summed."""
+        _add_into(self, other)
+
+
+def _add_into(total: Any, part: Any) -> None:
+    for item in dataclasses.fields(total):
+        mine, theirs = getattr(total, item.name), getattr(part, item.name)
+        if theirs is None:
+            continue
+        if mine is None:
+            setattr(total, item.name, theirs)
+        elif isinstance(mine, list):
+            mine.extend(theirs)
+        elif dataclasses.is_dataclass(mine):
+            _add_into(mine, theirs)
+        elif isinstance(mine, int | float) and not isinstance(mine, bool):
+            setattr(total, item.name, mine + theirs)
+        else:
+            setattr(total, item.name, theirs)
 
 
 async def store(db: Database, papers: Sequence[Paper], *, now: int | None = None) -> Stored:

@@ -38,6 +38,11 @@ VALID_FORMS = (
 )
 
 
+def has_subjects(name: str) -> bool:
+    """True for a whole archive with subject classes (``cs``, ``math``), which searches spell ``cs.*``."""
+    return name in _SUBJECTS
+
+
 def canonical(category: str) -> str | None:
     """The category as arXiv spells it (``cs.lg`` -> ``cs.LG``), or None when arXiv has no such category."""
     return _BY_FOLDED.get(category.strip().lower())

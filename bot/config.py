@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     hf_base_url: str = "https://huggingface.co"
     arxiv_rss_base_url: str = "https://rss.arxiv.org/rss"
     arxiv_categories: Annotated[list[str], NoDecode] = ["cs.AI", "cs.CL", "cs.CV", "cs.LG"]
+    # arXiv's search API, for listings the RSS feed no longer shows (after an outage; bot.sources.arxiv_api):
+    # one request per ARXIV_API_INTERVAL_SECONDS (arXiv asks for 3), ARXIV_API_PAGE_SIZE papers a request,
+    # and at most ARXIV_BACKFILL_MAX_DAYS days of submissions (0 turns the back-fill off).
+    arxiv_api_base_url: str = "https://export.arxiv.org/api"
+    arxiv_api_interval_seconds: float = Field(default=3.0, gt=0, le=60)
+    arxiv_api_page_size: int = Field(default=500, ge=1, le=2000)
+    arxiv_backfill_max_days: int = Field(default=10, ge=0, le=60)
     poll_interval_seconds: int = Field(default=900, ge=1, le=86_400)
     dev_guild_id: int | None = Field(default=None, gt=0)
     log_level: LogLevel = "INFO"
@@ -102,7 +109,9 @@ class Settings(BaseSettings):
             known.append(name)
         return list(dict.fromkeys(known))
 
-    @field_validator("hf_base_url", "arxiv_rss_base_url", "discord_api_base", "discord_gateway_url")
+    @field_validator(
+        "hf_base_url", "arxiv_rss_base_url", "arxiv_api_base_url", "discord_api_base", "discord_gateway_url"
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None:

@@ -76,6 +76,7 @@ class MemberExplanation:
     dm_channel_id: int | None
     sent_today: int
     daily_cap: int
+    held_today: int = 0  # matches past the cap when a poll queued them today: no row, only this count
 
 
 async def paper_facts(db: Database, paper_id: str) -> PaperFacts:
@@ -144,4 +145,5 @@ async def explain_member(db: Database, user_id: int, paper_id: str) -> MemberExp
         dm_channel_id=state.dm_channel_id if state else None,
         sent_today=await db.deliveries.sent_since("user", user_id, day_start(time.time())),
         daily_cap=DM_DAILY_CAP,
+        held_today=await db.users.held(user_id, day_start(time.time())),
     )

@@ -55,6 +55,9 @@ async def export(db: Database, user_id: int, *, now: int | None = None) -> dict[
             "dm_channel_id": None if state is None or state.dm_channel_id is None else str(state.dm_channel_id),
             "paused_at": _iso(state.paused_at) if state else None,
             "pause_error_code": state.pause_code if state else None,
+            # Matches past the daily cap on that UTC day: counted for the daily-limit note, never queued.
+            "held_back": state.held if state else 0,
+            "held_back_day": _iso(state.held_day) if state else None,
         },
         f"deliveries_last_{HISTORY_DAYS}_days": [
             {

@@ -1,9 +1,10 @@
-"""One poll: read every enabled source, merge what they say, store the batch in one transaction.
+"""One poll: read every enabled source, merge what they say, store the batch.
 
 A source that fails is logged and backed off; it never stops the others and never stops the loop.
-Source state (health, backoff, ETag) is written in the same transaction as the papers and the deliveries
-they make eligible (``bot.archive``), so a crash can never record "feed seen" for papers that were not
-stored, nor store papers whose deliveries were not decided.
+Papers are stored with the deliveries they make eligible (``bot.archive``), in transactions of at most
+``STORE_CHUNK`` papers so a large batch (an arXiv back-fill) never holds the write lock for long. Source
+state (health, backoff, ETag, watermark) is written in the last of them, so a crash can never record "feed
+seen" for papers that were not stored, nor store papers whose deliveries were not decided.
 """
 
 from __future__ import annotations
@@ -23,21 +24,29 @@ from bot.db.sources import SourceState
 from bot.delivery.outbox import EnqueueReport
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
+from bot.sources.arxiv_api import ArxivApi
 from bot.sources.base import FetchResult
 from bot.sources.hf import HuggingFaceSource, dedupe
-from bot.sources.http import HttpClient, RetryPolicy, SourceError
+from bot.sources.http import HttpClient, RetryPolicy, SourceError, Spacing
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=1)
 MAX_ERROR_CHARS = 500
+# Papers per storing transaction. A poll brings ~150; an arXiv back-fill can bring thousands, whose one
+# transaction would hold SQLite's write lock for tens of seconds (docs/benchmarks.md, "arXiv back-fill").
+STORE_CHUNK = 250
 
 
 class PaperSource(Protocol):
     name: str
 
     async def fetch(
-        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+        self,
+        validators: dict[str, str] | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        watermark: str | None = None,
     ) -> FetchResult: ...
 
 
@@ -74,7 +83,22 @@ def build_sources(settings: Settings, http: HttpClient) -> list[PaperSource]:
         HuggingFaceSource(http, settings.hf_base_url, lookback_days=settings.hf_lookback_days)
     ]
     if settings.arxiv_categories:
-        sources.append(ArxivSource(http, settings.arxiv_rss_base_url, settings.arxiv_categories))
+        api = ArxivApi(
+            http,
+            settings.arxiv_api_base_url,
+            settings.arxiv_categories,
+            page_size=settings.arxiv_api_page_size,
+            spacing=Spacing(settings.arxiv_api_interval_seconds),
+        )
+        sources.append(
+            ArxivSource(
+                http,
+                settings.arxiv_rss_base_url,
+                settings.arxiv_categories,
+                api=api,
+                backfill_days=settings.arxiv_backfill_max_days,
+            )
+        )
     return sources
 
 
@@ -94,8 +118,10 @@ class Poller:
         interval: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ready: asyncio.Event | None = None,
+        store_chunk: int = STORE_CHUNK,
     ) -> None:
         self.db = db
+        self.store_chunk = store_chunk
         self.ready = ready  # set once every stored topic has its plan (bot.plans); polls wait for it
         self.sources = list(sources)
         self.interval = interval
@@ -179,6 +205,8 @@ class Poller:
                     state.last_count = len(outcome.papers)
                     state.etag = outcome.validators.get("etag")
                     state.last_modified = outcome.validators.get("last_modified")
+                if outcome.watermark is not None:
+                    state.watermark = outcome.watermark
                 papers.extend(outcome.papers)
                 report.sources.append(
                     SourceReport(
@@ -191,11 +219,7 @@ class Poller:
             report.sources[-1].forced = source.name in forced
             new_states.append(state)
 
-        batch = dedupe(papers)
-        async with self.db.transaction() as conn:
-            stored = await archive.store_in(self.db, conn, batch, now=int(now.timestamp()))
-            for state in new_states:
-                await self.db.sources.save(conn, state)
+        stored = await self._store(dedupe(papers), new_states, now)
         report.stored, report.queued = stored.papers, stored.queued
         log.info(
             "poll: %d new, %d updated, %d unchanged papers (%s)",
@@ -209,5 +233,23 @@ class Poller:
             listener(report)
         return report
 
+    async def _store(self, batch: list[Paper], states: list[SourceState], now: datetime) -> archive.Stored:
+        """The batch in chunks of ``store_chunk`` papers, each one transaction deciding its papers' deliveries.
+
+        The sources' states (ETag, watermark) commit with the last chunk: a crash part-way leaves them as they
+        were, so the next poll fetches the same papers again, finds the stored chunks unchanged (nothing is
+        delivered twice) and stores the rest.
+        """
+        total = archive.Stored()
+        size = self.store_chunk
+        chunks = [batch[start : start + size] for start in range(0, len(batch), size)] or [[]]
+        for index, chunk in enumerate(chunks):
+            async with self.db.transaction() as conn:
+                total.add(await archive.store_in(self.db, conn, chunk, now=int(now.timestamp())))
+                if index == len(chunks) - 1:
+                    for state in states:
+                        await self.db.sources.save(conn, state)
+        return total
+
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
-        return await source.fetch(state.validators, now=now, since=state.last_success_at)
+        return await source.fetch(state.validators, now=now, since=state.last_success_at, watermark=state.watermark)

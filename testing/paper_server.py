@@ -1,4 +1,4 @@
-"""A real aiohttp server on 127.0.0.1 that speaks the Hugging Face and arXiv RSS APIs from fixture data.
+"""A real aiohttp server on 127.0.0.1 that speaks the Hugging Face, arXiv RSS and arXiv search APIs from fixtures.
 
 Tests set what each endpoint serves and queue faults (status codes, malformed bodies, hangs, resets);
 the server records every request so tests can assert on conditional headers and request counts.
@@ -9,11 +9,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from testing import arxiv_api
+from testing.arxiv_api import ArxivRecord
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     status: int
+    at: float = field(default_factory=time.monotonic)  # when the request arrived (monotonic seconds)
 
 
 class PaperServer:
@@ -42,6 +47,8 @@ class PaperServer:
         self.arxiv_feed: bytes | None = None
         self.arxiv_path: str | None = None  # e.g. "/rss/cs.AI+cs.LG"; None accepts any /rss/...
         self.arxiv_last_modified = "Fri, 17 Apr 2026 04:01:37 GMT"
+        # What arXiv's search API knows (``/arxiv/api/query``): filtered by category and date, paged.
+        self.arxiv_records: list[ArxivRecord] = []
         self.requests: list[Recorded] = []
         self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._sticky: dict[str, Fault] = {}
@@ -51,7 +58,7 @@ class PaperServer:
 
     # ---- configuration -------------------------------------------------------------------------
     def fail(self, endpoint: str, *faults: Fault) -> None:
-        """Queue one-shot faults for an endpoint: "daily_papers", "paper", "search" or "arxiv"."""
+        """Queue one-shot faults for an endpoint: "daily_papers", "paper", "search", "arxiv" or "arxiv_api"."""
         self._faults[endpoint].extend(faults)
 
     def fail_always(self, endpoint: str, fault: Fault) -> None:
@@ -72,6 +79,7 @@ class PaperServer:
         app.router.add_get("/api/papers/search", self._search)
         app.router.add_get("/api/papers/{paper_id:.+}", self._paper)
         app.router.add_get("/rss/{categories:.+}", self._rss)
+        app.router.add_get("/arxiv/api/query", self._arxiv_api)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -88,6 +96,13 @@ class PaperServer:
     @property
     def rss_base(self) -> str:
         return f"{self.base_url}/rss"
+
+    @property
+    def arxiv_api_base(self) -> str:
+        return f"{self.base_url}/arxiv/api"
+
+    def arxiv_api_requests(self) -> list[Recorded]:
+        return [item for item in self.requests if item.path == "/arxiv/api/query"]
 
     # ---- handlers --------------------------------------------------------------------------------
     async def _fault(self, endpoint: str, request: web.Request) -> web.StreamResponse | None:
@@ -157,3 +172,16 @@ class PaperServer:
             content_type="application/rss+xml",
             headers={"ETag": etag, "Last-Modified": self.arxiv_last_modified},
         )
+
+    async def _arxiv_api(self, request: web.Request) -> web.StreamResponse:
+        if (fault := await self._fault("arxiv_api", request)) is not None:
+            return fault
+        query = arxiv_api.parse_query(dict(request.query))
+        if isinstance(query, str):
+            self._record(request, 400)
+            return web.Response(status=400, body=arxiv_api.error_feed(query), content_type="application/atom+xml")
+        self._record(request, 200)
+        hits = arxiv_api.select(self.arxiv_records, query)
+        page = hits[query.start : query.start + query.max_results]
+        body = arxiv_api.feed(page, total=len(hits), start=query.start, per_page=query.max_results)
+        return web.Response(body=body, content_type="application/atom+xml")

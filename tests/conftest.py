@@ -66,6 +66,8 @@ def make_settings(paper_server: PaperServer, db_path: Path) -> Callable[..., Set
             "hf_base_url": paper_server.base_url,
             "arxiv_rss_base_url": paper_server.rss_base,
             "arxiv_categories": "cs.LG",
+            "arxiv_api_base_url": paper_server.arxiv_api_base,
+            "arxiv_api_interval_seconds": 0.05,
             "http_timeout_seconds": 2.0,
             "http_retries": 1,
             "http_backoff_seconds": 0.01,

@@ -47,6 +47,10 @@ def test_empty_categories_disable_arxiv(monkeypatch: pytest.MonkeyPatch) -> None
         ("POLL_INTERVAL_SECONDS", "0", "greater than or equal to 1"),
         ("POLL_INTERVAL_SECONDS", "often", "valid integer"),
         ("HF_BASE_URL", "huggingface.co", "absolute http(s) URL"),
+        ("ARXIV_API_BASE_URL", "export.arxiv.org/api", "absolute http(s) URL"),
+        ("ARXIV_API_INTERVAL_SECONDS", "0", "greater than 0"),
+        ("ARXIV_API_PAGE_SIZE", "5000", "less than or equal to 2000"),
+        ("ARXIV_BACKFILL_MAX_DAYS", "-1", "greater than or equal to 0"),
         ("ARXIV_CATEGORIES", "cs.LG,not a category", "not an arXiv category"),
         ("DEV_GUILD_ID", "my-server", "valid integer"),
         ("LOG_LEVEL", "LOUD", "DEBUG"),
@@ -167,7 +171,7 @@ def test_unknown_categories_are_refused_with_the_valid_forms(monkeypatch: pytest
     assert "cs.LG" in message and "math" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("variable", ["HF_BASE_URL", "ARXIV_RSS_BASE_URL"])
+@pytest.mark.parametrize("variable", ["HF_BASE_URL", "ARXIV_RSS_BASE_URL", "ARXIV_API_BASE_URL"])
 async def test_blank_url_builds_the_sources(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     """The reported crash: a blank URL reached the sources as None ('NoneType' has no attribute 'rstrip')."""
     from bot.poller import build_http, build_sources

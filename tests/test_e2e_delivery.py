@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -213,6 +214,9 @@ async def test_the_daily_dm_limit_resets_at_midnight_of_the_dispatchers_clock(wo
     assert len(world.fake.dm_messages(world.member)) == DM_DAILY_CAP // 10  # the limit is reached today
     tomorrow = now + 86_400
     world.bot.dispatcher.clock = lambda: tomorrow
+    # The poll queues at most what the member can get on its own day (the cap is applied when queueing), so
+    # the whole bot moves to tomorrow: the poller's clock too.
+    world.bot.poller.clock = lambda: datetime.fromtimestamp(tomorrow, UTC)
     (late,) = publish(world, new_item("Benchmark the next day"))
     await world.bot.poller.poll_once()
     await idle(world)

@@ -363,6 +363,7 @@ def test_status_is_written_for_people() -> None:
     fields = {str(item.name): str(item.value) for item in status_text.status_embed(report).fields}
     assert fields["Next poll"] == "not scheduled (every 15 minutes)"
     assert "1 paper in the last fresh response" in fields["Sources"]
+    assert "listings complete" not in fields["Sources"]  # no watermark yet
     assert fields["Papers stored"] == "1,234"
     server = fields["This server"].splitlines()
     assert server[0] == "8 feeds, 7 paused"
@@ -388,3 +389,14 @@ def test_feed_and_topic_text_shows_user_text_as_text() -> None:
     assert "@\u200beveryone" in str(topic_text.topic_list([topic]).description)
     query = Query(groups=((Term(("@everyone", "_x_")),),))  # tokens are letters and digits; escaped anyway
     assert '**"@\u200beveryone \\_x\\_"**' in search_text.nothing_with_filters(query)
+
+
+def test_status_shows_the_last_complete_arxiv_listing() -> None:
+    """After an outage, a back-fill still owed shows as listings complete only up to the day before it."""
+    from bot.render.status import source_line
+
+    ok = SourceState("arxiv", last_success_at=datetime(2026, 3, 4, tzinfo=UTC), watermark="2026-02-27")
+    assert source_line(ok).endswith("; listings complete through Fri 27 Feb")
+    failing = SourceState("arxiv", last_error="HTTP 503", last_error_at=None, watermark="2026-03-04")
+    assert source_line(failing).endswith("HTTP 503; listings complete through Wed 4 Mar")
+    assert "listings" not in source_line(SourceState("arxiv", last_success_at=datetime(2026, 3, 4), watermark="?"))

@@ -87,3 +87,12 @@ def test_a_pending_digest_paper_says_when_it_goes_out() -> None:
     record = Record("channel", 2, "2603.01001", 1, 1, None, "pending", 1_772_600_000, None, None, None, None, 0)
     text = why_text.feed_why(FeedExplanation(feed, facts("A"), None, True, True, False, record)).description or ""
     assert "daily digest at 07:00 Europe/Berlin" in text
+
+
+def test_a_paper_held_back_by_the_daily_limit_is_explained_as_such() -> None:
+    matching = TopicCheck("benchmark", True, [TermCheck("benchmark", True)], [])
+    item = MemberExplanation(facts("A"), [matching], None, False, None, 42, 50, 50, held_today=12)
+    text = why_text.member_why(item).description or ""
+    assert "12 more matched after your day was full" in text
+    assert "daily DM limit was probably full" in text
+    check_message([why_text.member_why(item)])

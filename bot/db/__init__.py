@@ -81,7 +81,7 @@ class Database:
         try:
             try:
                 await _configure(writer)
-                mode = await (await writer.execute("PRAGMA journal_mode = WAL")).fetchone()
+                mode = await _wal(writer)
                 if mode is None or str(mode[0]).lower() != "wal":
                     log.warning("database %s is not in WAL mode (%s); reads may wait for writes", path, mode)
                 await writer.execute("PRAGMA synchronous = NORMAL")
@@ -145,6 +145,23 @@ class Database:
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+async def _wal(conn: aiosqlite.Connection) -> Any:
+    """Switch to WAL, retried while another process holds the fresh file's lock.
+
+    Processes starting together on a new file race here: the switch needs the file to itself while it is still
+    in rollback-journal mode, and SQLite can answer "database is locked" at once, without its busy handler
+    (tests/test_shards.py::test_processes_starting_together_migrate_once failed so, now and then).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return await (await conn.execute("PRAGMA journal_mode = WAL")).fetchone()
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.02)  # another opener holds the lock for a moment: try again
 
 
 async def _migrate(conn: aiosqlite.Connection, path: Path) -> None:

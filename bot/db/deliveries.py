@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
+from bot.db import dm_slots
+from bot.db.dm_slots import PAPER_TIME as PAPER_TIME  # re-exported: one definition, also used here
+from bot.db.dm_slots import TopicRows as TopicRows
 from bot.db.rows import row_mapper
 
 if TYPE_CHECKING:
@@ -91,8 +94,6 @@ _FIELDS = (
     "id, target_kind, target_id, paper_id, guild_id, feed_id, topic_id, status, batch, claimed_at, attempts, "
     "next_attempt_at"
 )
-# When a paper counts as recent: its daily listing, else its publication, else when we first saw it.
-PAPER_TIME = "COALESCE(p.listed_at, p.published_at, p.first_seen_at)"
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,12 @@ class DeliveryRepository:
         ) as cursor:
             return cursor.rowcount
 
-    async def enqueue_topics(self, conn: aiosqlite.Connection, now: int) -> int:
-        """One row per (user, paper) however many of the user's topics match (the earliest topic is noted)."""
-        async with conn.execute(
-            "INSERT OR IGNORE INTO deliveries (target_kind, target_id, paper_id, topic_id, status, created_at) "
-            "SELECT 'user', t.user_id, p.arxiv_id, MIN(t.id), 'pending', ? "
-            "FROM temp.match_pairs m JOIN topics t ON t.query_id = m.query_id JOIN papers p ON p.pk = m.paper_pk "
-            f"GROUP BY t.user_id, p.pk ORDER BY t.user_id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
-            (now,),
-        ) as cursor:
-            return cursor.rowcount
+    async def enqueue_topics(
+        self, conn: aiosqlite.Connection, now: int, *, cap: int, day: int, new_ids: Sequence[str]
+    ) -> TopicRows:
+        """One row per (user, paper) however many of the user's topics match, up to what each user may still get
+        today; the new matches past it are only counted (``bot.db.dm_slots``)."""
+        return await dm_slots.enqueue(conn, now, cap=cap, day=day, new_ids=new_ids)
 
     async def recent_pks(
         self,

@@ -231,6 +231,20 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, paper_id)
     ) WITHOUT ROWID;
     """,
+    """
+    -- DMs are capped where they are queued (bot.delivery.outbox): matches past a member's daily cap get no row,
+    -- only this count, so the message that reaches the cap can still say how many more there were.
+    ALTER TABLE users ADD COLUMN dm_held INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN dm_held_day INTEGER;  -- midnight UTC (unix seconds) of the day dm_held counts
+    -- DM rows have no server: keeping them out of this index saves one index write per queued DM.
+    DROP INDEX deliveries_guild;
+    CREATE INDEX deliveries_guild ON deliveries (guild_id, status) WHERE guild_id IS NOT NULL;
+    """,
+    """
+    -- A source's own progress marker, written with the papers it covers. arXiv: the last listing day
+    -- (YYYY-MM-DD) whose papers are all stored; a later listing seen past a gap starts a back-fill.
+    ALTER TABLE source_state ADD COLUMN watermark TEXT;
+    """,
     # FTS5 merges index segments off the write path (bot/db/fts.py): commits only flush, the bot's background
     # task merges while idle, and crisismerge (default 16 per level) remains the backstop.
     """

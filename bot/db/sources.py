@@ -1,4 +1,4 @@
-"""SQL for per-source poll state: health for /status, backoff, and conditional-request validators."""
+"""SQL for per-source poll state: health for /status, backoff, conditional-request validators, watermark."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     failing_since: datetime | None = None  # the first failure of the current run of failures
+    watermark: str | None = None  # the source's own progress marker (arXiv: last listing day fully stored)
 
     @property
     def validators(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""SQL for per-user delivery state: the cached DM channel and whether DMs are paused."""
+"""SQL for per-user delivery state: the cached DM channel, whether DMs are paused, and today's held-back count."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class UserState:
     dm_channel_id: int | None
     paused_at: int | None
     pause_code: int | None
+    held: int = 0  # DM matches held back by the daily cap on held_day (bot.delivery.outbox)
+    held_day: int | None = None
 
 
 class UserRepository:
@@ -55,13 +57,29 @@ class UserRepository:
         ) as cursor:
             return await cursor.fetchone() is not None
 
+    async def held(self, user_id: int, day: int) -> int:
+        """Matches held back by the daily DM cap on ``day`` (midnight UTC), counted when they were queued."""
+        held: int | None = await self.db.fetchval(
+            "SELECT dm_held FROM users WHERE user_id = ? AND dm_held_day = ?", (user_id, day)
+        )
+        return held or 0
+
     async def state(self, user_id: int) -> UserState | None:
         row = await self.db.fetchone(
-            "SELECT user_id, dm_channel_id, dm_paused_at, dm_pause_code FROM users WHERE user_id = ?", (user_id,)
+            "SELECT user_id, dm_channel_id, dm_paused_at, dm_pause_code, dm_held, dm_held_day FROM users "
+            "WHERE user_id = ?",
+            (user_id,),
         )
         if row is None:
             return None
-        return UserState(row["user_id"], row["dm_channel_id"], row["dm_paused_at"], row["dm_pause_code"])
+        return UserState(
+            row["user_id"],
+            row["dm_channel_id"],
+            row["dm_paused_at"],
+            row["dm_pause_code"],
+            row["dm_held"],
+            row["dm_held_day"],
+        )
 
     async def remove(self, conn: aiosqlite.Connection, user_id: int) -> bool:
         async with conn.execute("DELETE FROM users WHERE user_id = ? RETURNING user_id", (user_id,)) as cursor:

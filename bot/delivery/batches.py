@@ -3,7 +3,8 @@
 A target never has two messages in flight and nothing newer goes out before an unsettled batch, so papers
 arrive in the order they were queued. Instant feeds get one paper per message; digests, at their hour, up
 to ten per message under one header; DMs up to ten per message and ``DM_DAILY_CAP`` per member per UTC
-day, the message that reaches the cap saying how many more matched.
+day, the message that reaches the cap saying how many more matched (still queued, or held back when queued:
+``bot.delivery.outbox`` queues at most a day's worth per member).
 """
 
 from __future__ import annotations
@@ -75,10 +76,12 @@ class Batcher:
                     await self._skip_over_cap(target)
                     return True
                 size = min(DM_BATCH, room)
-                if size == room:
+                if size == room and len(pending) >= size:
+                    # This message reaches the cap: what is still queued past it, and what the poll held back.
                     waiting = len(await plan.pending(self.db, target))
-                    if waiting > room:
-                        note = daily_limit_note(DM_DAILY_CAP, waiting - room)
+                    more = waiting - room + await plan.dm_held(self.db, target.target_id, self.now())
+                    if more > 0:
+                        note = daily_limit_note(DM_DAILY_CAP, more)
             part += 1
             batch = await self.sender.claim([row.id for row in pending[:size]])
             if not batch.rows:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiosqlite
 
@@ -31,10 +32,16 @@ ELIGIBLE_DAYS = 3
 ELIGIBLE_MAX_DAYS = 7
 BACKFILL_PAPERS = 5
 RETENTION_DAYS = 90
+DM_DAILY_CAP = 50  # papers per member per UTC day: queued at most, and sent at most (bot.delivery.batches)
 
 
 def _now(now: int | None) -> int:
     return int(time.time()) if now is None else now
+
+
+def day_start(now: float) -> int:
+    """Midnight UTC of the day ``now`` falls in: where a member's daily DM count starts."""
+    return int(datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
 
 
 @dataclass
@@ -42,6 +49,7 @@ class EnqueueReport:
     papers: int = 0
     channel_rows: int = 0
     user_rows: int = 0
+    user_held: int = 0  # new matches past their member's daily cap: counted for the note, not queued
     matching: MatchStats | None = None
 
 
@@ -69,14 +77,17 @@ async def enqueue(
     try:
         report.matching = await match(conn, db.queries)
         report.channel_rows = await db.deliveries.enqueue_feeds(conn, now)
-        report.user_rows = await db.deliveries.enqueue_topics(conn, now)
+        dms = await db.deliveries.enqueue_topics(conn, now, cap=DM_DAILY_CAP, day=day_start(now), new_ids=new_ids)
+        report.user_rows, report.user_held = dms.rows, dms.held
     finally:
         await db.queries.clear_batch(conn)
     if report.channel_rows or report.user_rows:
         log.info(
-            "queued %d channel post(s) and %d DM paper(s) from %d recent paper(s) (%d topic queries evaluated)",
+            "queued %d channel post(s) and %d DM paper(s) (%d held back by the daily DM cap) from %d recent "
+            "paper(s) (%d topic queries evaluated)",
             report.channel_rows,
             report.user_rows,
+            report.user_held,
             report.papers,
             report.matching.candidates,
         )

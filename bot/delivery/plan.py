@@ -14,11 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.db import Database
 from bot.db.deliveries import Delivery, TargetKind
 from bot.db.feeds import Feed
+from bot.delivery.outbox import DM_DAILY_CAP as DM_DAILY_CAP  # re-exported: the dispatcher side reads it here
+from bot.delivery.outbox import day_start as day_start
 from bot.render.base import MESSAGE_EMBEDS
 
 DM_BATCH = MESSAGE_EMBEDS
 DIGEST_BATCH = MESSAGE_EMBEDS
-DM_DAILY_CAP = 50  # papers per member per UTC day
 IDLE_SECONDS = 60.0  # the longest the dispatcher sleeps without being woken
 OPEN_ROWS = 200  # a target's open rows read per round
 ALL_ROWS = 10_000
@@ -58,11 +59,6 @@ def digest_slot(feed: Feed, now: datetime) -> datetime:
     if slot > local:
         slot = datetime.combine(local.date() - timedelta(days=1), dtime(feed.digest_hour), tzinfo=zone)
     return slot.astimezone(UTC)
-
-
-def day_start(now: float) -> int:
-    """Midnight UTC of the day ``now`` falls in: where a member's daily DM count starts."""
-    return int(datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp())
 
 
 async def due_targets(db: Database, now: float, serves: Serves | None = None) -> list[Target]:
@@ -124,3 +120,8 @@ async def pending(db: Database, target: Target, limit: int = ALL_ROWS) -> list[D
 async def dm_room(db: Database, user_id: int, now: float) -> int:
     """How many more papers the member may get by DM today (their UTC day, by the dispatcher's clock)."""
     return DM_DAILY_CAP - await db.deliveries.sent_since("user", user_id, day_start(now))
+
+
+async def dm_held(db: Database, user_id: int, now: float) -> int:
+    """How many of the member's matches today were past the cap when queued (``bot.delivery.outbox``)."""
+    return await db.users.held(user_id, day_start(now))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import discord
 
 from bot.db.sources import SourceState
@@ -29,16 +31,25 @@ def source_error(message: str) -> str:
     return fit(escape(message), ERROR_CHARS)
 
 
+def listings_note(state: SourceState) -> str:
+    """arXiv's watermark, so a back-fill still owed after an outage shows (docs/sources.md)."""
+    try:
+        day = date.fromisoformat(state.watermark or "")
+    except ValueError:
+        return ""
+    return f"; listings complete through {day:%a} {day.day} {day:%b}"
+
+
 def source_line(state: SourceState) -> str:
     label = escape(SOURCE_LABELS.get(state.name, state.name))
     if state.last_error:
         since = when(state.failing_since or state.last_error_at, "R") or "recently"
         retry = f"; next try {when(state.next_attempt_at, 'R')}" if state.next_attempt_at else ""
-        return f"⚠️ **{label}**: failing since {since}: {source_error(state.last_error)}{retry}"
+        return f"⚠️ **{label}**: failing since {since}: {source_error(state.last_error)}{retry}{listings_note(state)}"
     if state.last_success_at is None:
         return f"⏳ **{label}**: not polled yet"
     count = f", {plural(state.last_count, 'paper')} in the last fresh response" if state.last_count is not None else ""
-    return f"✅ **{label}**: last successful poll {when(state.last_success_at, 'R')}{count}"
+    return f"✅ **{label}**: last successful poll {when(state.last_success_at, 'R')}{count}{listings_note(state)}"
 
 
 def _server_lines(report: Status) -> list[str]:

@@ -186,12 +186,20 @@ def member_why(item: MemberExplanation, *, weekly_because: str | None = None) ->
         )
     else:
         lines.append("✅ **DMs:** not paused.")
-    lines.append(f"ℹ️ **Daily limit:** {item.sent_today:,} of {item.daily_cap:,} DM papers sent to you today (UTC).")
+    held = f"; {item.held_today:,} more matched after your day was full and were not queued" if item.held_today else ""
+    lines.append(
+        f"ℹ️ **Daily limit:** {item.sent_today:,} of {item.daily_cap:,} DM papers sent to you today (UTC){held}."
+    )
     matched = any(check.matches for check in item.topics)
     if not item.topics or not matched:
         nothing = "none queued, because none of your topics matches it."
     elif item.facts.arrived_too_old:
         nothing = "none queued: the paper reached me too late."
+    elif item.held_today:
+        nothing = (
+            "none queued: your daily DM limit was probably full when it arrived (see above), or it was listed "
+            "before your matching topic existed."
+        )
     else:
         nothing = "none queued: it was listed before your matching topic existed, or changed only after it was recent."
     lines.append(delivery_line(item.delivery, dm_channel_id=item.dm_channel_id, nothing=nothing))

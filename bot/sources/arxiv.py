@@ -1,4 +1,11 @@
-"""arXiv announcements from ``rss.arxiv.org`` (one feed for all configured categories)."""
+"""arXiv announcements from ``rss.arxiv.org`` (one feed for all configured categories).
+
+The feed only holds the latest listing. The source keeps a watermark (the last listing day whose papers are
+all stored, saved by the poller with those papers); when the feed shows a listing past a gap (arXiv or the
+bot was down over a listing day), the missed listings' papers come from arXiv's API
+(``bot.sources.arxiv_api``) in the same fetch. If that fails, the feed's own papers are still stored, the
+watermark stays, and the feed is not remembered (no 304 next time), so the next poll tries again.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +13,16 @@ import asyncio
 import logging
 import re
 from calendar import timegm
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import feedparser
 
 from bot import text
 from bot.models import Paper, Source, normalise_arxiv_id
+from bot.sources import arxiv_calendar
+from bot.sources.arxiv_api import ArxivApi
+from bot.sources.arxiv_calendar import Window
 from bot.sources.base import FetchResult, ParseResult
 from bot.sources.http import HttpClient, SourceError
 
@@ -80,6 +90,11 @@ def parse_feed(body: bytes) -> ParseResult:
     # Sanitising and URI resolution would treat LaTeX such as $x<y$ as markup and eat it.
     feed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     result = ParseResult()
+    times = [moment for entry in feed.entries if (moment := _entry_time(entry)) is not None]
+    if not times and (channel := _entry_time(feed.get("feed", {}))) is not None:
+        times = [channel]  # an empty listing (a day without announcements) still says its day
+    if times:
+        result.day = arxiv_calendar.listing_day(max(times))
     if feed.get("bozo"):
         problem = f"feed is not well-formed: {feed.get('bozo_exception')}"
         if not feed.entries and not feed.get("feed", {}).get("title"):
@@ -99,14 +114,28 @@ def parse_feed(body: bytes) -> ParseResult:
 class ArxivSource:
     name = NAME
 
-    def __init__(self, http: HttpClient, base_url: str, categories: list[str]) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        base_url: str,
+        categories: list[str],
+        *,
+        api: ArxivApi | None = None,
+        backfill_days: int = 0,
+    ) -> None:
         self.http = http
         self.url = feed_url(base_url, categories)
+        self.api = api if backfill_days > 0 else None
+        self.backfill_days = backfill_days
 
     async def fetch(
-        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+        self,
+        validators: dict[str, str] | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        watermark: str | None = None,
     ) -> FetchResult:
-        # ``since`` is unused: the RSS feed only ever holds the latest announcement day.
+        # ``since`` is unused: the watermark says which listings are stored, whatever the clock says.
         validators = validators or {}
         headers = {}
         if etag := validators.get("etag"):
@@ -126,13 +155,66 @@ class ArxivSource:
             )
             if value
         }
-        # A damaged feed is not remembered: the next poll must download it again, not get a 304.
-        if parsed.problems and any(problem.startswith("feed is not") for problem in parsed.problems):
-            fresh = {}
-        return FetchResult(
+        result = FetchResult(
             source=NAME,
             papers=parsed.papers,
             skipped=len(parsed.problems),
             warnings=parsed.problems,
             validators=fresh,
         )
+        damaged = any(problem.startswith("feed is not") for problem in parsed.problems)
+        if damaged:
+            # A damaged feed is not remembered: the next poll must download it again, not get a 304. Nor does
+            # it move the watermark: if the next good feed is a later listing, this one is back-filled.
+            result.validators = {}
+        elif parsed.day is not None:
+            await self._catch_up(result, _day(watermark), parsed.day)
+        return result
+
+    async def _catch_up(self, result: FetchResult, covered: date | None, seen: date) -> None:
+        """Add the papers of listings missed between ``covered`` and ``seen``, then move the watermark."""
+        if covered is not None and seen <= covered:
+            return
+        if covered is not None and self.api is not None:
+            window = arxiv_calendar.backfill_window(covered, seen, max_days=self.backfill_days)
+            if window is not None and not await self._backfill(result, covered, seen, window, self.api):
+                return
+        result.watermark = seen.isoformat()
+
+    async def _backfill(self, result: FetchResult, covered: date, seen: date, window: Window, api: ArxivApi) -> bool:
+        """The window's papers into ``result``; False (with a warning) when the API failed."""
+        if window.clipped:
+            result.warnings.append(
+                f"listings since {covered} were missed; back-filling only submissions from {window.first} "
+                f"(ARXIV_BACKFILL_MAX_DAYS={self.backfill_days})"
+            )
+        log.info(
+            "arXiv: listing %s seen, last stored %s: back-filling %d missed listing day(s) from the API",
+            seen,
+            covered,
+            len(arxiv_calendar.missed_listings(covered, seen)),
+        )
+        try:
+            papers, problems = await api.fetch(window, latest=seen)
+        except Exception as error:  # a bug here must not hold back the feed's own papers
+            if not isinstance(error, SourceError):
+                log.exception("arXiv back-fill failed unexpectedly")
+            result.warnings.append(
+                f"back-fill of submissions {window.first}..{window.last} failed: {error}; the next poll tries again"
+            )
+            result.validators = {}  # so the next poll reads the feed again and sees the gap again
+            return False
+        # The feed's own record of a paper comes last, so its facts win the merge.
+        result.papers = [*papers, *result.papers]
+        result.skipped += len(problems)
+        result.warnings.extend(problems)
+        return True
+
+
+def _day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

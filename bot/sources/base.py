@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.models import Paper
 
@@ -19,12 +19,16 @@ class FetchResult:
     not_modified: bool = False
     # Conditional-request validators (ETag, Last-Modified) to remember for the next fetch.
     validators: dict[str, str] = field(default_factory=dict)
+    # The source's progress marker to store (arXiv: the last listing day whose papers are all stored);
+    # None leaves the stored one as it is.
+    watermark: str | None = None
 
 
 @dataclass
 class ParseResult:
     papers: list[Paper] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    day: date | None = None  # the day the document lists (arXiv RSS: its listing day), when it says
 
 
 def parse_time(value: object) -> datetime | None:

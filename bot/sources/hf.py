@@ -179,7 +179,11 @@ class HuggingFaceSource:
         return [today - timedelta(days=offset) for offset in range(count)]
 
     async def fetch(
-        self, validators: dict[str, str] | None = None, now: datetime | None = None, since: datetime | None = None
+        self,
+        validators: dict[str, str] | None = None,
+        now: datetime | None = None,
+        since: datetime | None = None,
+        watermark: str | None = None,
     ) -> FetchResult:
         result = FetchResult(source=NAME)
         failures: list[str] = []

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -70,6 +72,29 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+class Spacing:
+    """At most one request per ``interval`` seconds, counted from the end of one to the start of the next.
+
+    Counting from the end (not the start) means the server sees at least ``interval`` between two requests
+    however long each took: arXiv's API asks for one request every 3 seconds. Requests queue in order.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = asyncio.Lock()
+        self._next = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+        wait = self._next - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)  # a rate limit: waiting out time is the point, not waiting for an event
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._next = time.monotonic() + self.interval
+        self._lock.release()
+
+
 class HttpClient:
     """Thin wrapper over one ``aiohttp.ClientSession`` shared by every source."""
 
@@ -106,13 +131,18 @@ class HttpClient:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         ok: frozenset[int] = frozenset({200}),
+        spacing: Spacing | None = None,
     ) -> Response:
-        """GET with retries; statuses in ``ok`` are returned, anything else raises SourceError."""
+        """GET with retries; statuses in ``ok`` are returned, anything else raises SourceError.
+
+        With ``spacing``, every attempt (retries too) waits its turn there.
+        """
         attempt = 0
         while True:
             retry_after: float | None = None
             try:
-                response = await self._get_once(url, params=params, headers=headers)
+                async with spacing or contextlib.nullcontext():
+                    response = await self._get_once(url, params=params, headers=headers)
             except (TimeoutError, aiohttp.ClientError) as error:
                 problem = _describe_exception(error, self.timeout.total)
             else:
