@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 TICK = 0.1
 PERSIST_EVERY = 5.0
 STALL_WARNING = 1.0  # seconds; a stall this long delays heartbeats and interaction answers
-HEARTBEAT_KEY = "looplag:heartbeat"  # not health:heartbeat: that one is bot.health's JSON
+# Not ``bot.health``'s key: that one holds the JSON heartbeat ``python -m bot health`` reads, and writing a bare
+# timestamp over it every few seconds made the health check report the bot unhealthy ("unreadable").
+HEARTBEAT_KEY = "looplag:heartbeat"
 MAX_LAG_KEY = "health:loop_lag_max_ms"
 
 

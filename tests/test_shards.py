@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot import health
 from bot.config import ConfigError, load_settings
 from bot.db import Database
 from bot.db.migrations import SCHEMA_VERSION
@@ -158,12 +157,3 @@ async def test_loop_monitor_records_a_stall_and_a_heartbeat(db: Database) -> Non
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def test_the_loop_monitor_leaves_the_health_heartbeat_readable(db: Database) -> None:
-    # Both wrote meta "health:heartbeat": the monitor's bare timestamp made `python -m bot health` report
-    # "the heartbeat in the database is unreadable" whenever it was written last (a flaky e2e health test).
-    await health.beat(db, gateway=True, started_at=time.time())
-    await LoopMonitor(db)._persist()
-    verdict = health.check(db.path, poll_interval=3600)
-    assert "unreadable" not in verdict.reason, verdict.reason
