@@ -109,6 +109,7 @@ async def test_why_explains_a_members_dms(world: World) -> None:
     got, missed = publish(world, item("Diffusion Policies for Robots", upvotes=1), item("Sparse Attention", upvotes=1))
     await world.bot.poller.poll_once()
     await world.fake.wait_for(lambda: len(world.fake.dm_messages(world.member)) == 1, timeout=10, message="DM")
+    await idle(world)  # the stand-in has the DM before the bot commits it as sent: /why must see the commit
     (dm,) = world.fake.dm_messages(world.member)
 
     text = await private_text_of(world, got)
