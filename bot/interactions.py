@@ -15,6 +15,13 @@ log = logging.getLogger(__name__)
 
 _PRIVATE_DEFER = "paperbot_private_defer"
 
+# The period option of /search and /foryou: one list, so the two commands always offer the same periods.
+PERIOD_CHOICES = [
+    discord.app_commands.Choice(name="Last 24 hours", value="today"),
+    discord.app_commands.Choice(name="Last 7 days", value="week"),
+    discord.app_commands.Choice(name="Last 30 days", value="month"),
+]
+
 
 async def defer(interaction: discord.Interaction, *, ephemeral: bool) -> None:
     """Acknowledge now (Discord allows 3 s) and answer within 15 minutes with a follow-up."""

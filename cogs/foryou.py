@@ -12,7 +12,7 @@ from bot import foryou
 from bot import weekly as weekly_service
 from bot.app import PaperBot
 from bot.buttons import paper_buttons
-from bot.interactions import defer, per_user, send, send_private
+from bot.interactions import PERIOD_CHOICES, defer, per_user, send, send_private
 from bot.render import foryou as text
 
 NONE = discord.AllowedMentions.none()
@@ -42,13 +42,7 @@ class ForYou(commands.Cog):
         weekly="True: get these by DM every Monday; False: stop that",
         public="Show the answer to everyone in the channel (default: only you)",
     )
-    @app_commands.choices(
-        period=[
-            app_commands.Choice(name="Last 24 hours", value="today"),
-            app_commands.Choice(name="Last 7 days", value="week"),
-            app_commands.Choice(name="Last 30 days", value="month"),
-        ]
-    )
+    @app_commands.choices(period=PERIOD_CHOICES)
     @app_commands.checks.cooldown(4, 30.0, key=per_user)
     async def foryou_command(
         self,

@@ -12,7 +12,7 @@ from bot import render
 from bot.app import PaperBot
 from bot.buttons import paper_buttons
 from bot.errors import UserError
-from bot.interactions import defer, per_user, send
+from bot.interactions import PERIOD_CHOICES, defer, per_user, send
 from bot.lookup import find_paper, parse_reference
 from bot.models import Source
 from bot.query import parse_query
@@ -44,11 +44,7 @@ class Papers(commands.Cog):
             app_commands.Choice(name="Newest first", value="newest"),
             app_commands.Choice(name="Most upvoted", value="upvotes"),
         ],
-        period=[
-            app_commands.Choice(name="Last 24 hours", value="today"),
-            app_commands.Choice(name="Last 7 days", value="week"),
-            app_commands.Choice(name="Last 30 days", value="month"),
-        ],
+        period=PERIOD_CHOICES,
         source=[
             app_commands.Choice(name="Hugging Face", value="huggingface"),
             app_commands.Choice(name="arXiv", value="arxiv"),
