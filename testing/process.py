@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bot.config import Settings
 from testing.paths import ROOT
@@ -93,3 +94,27 @@ async def run_bot(
 ) -> Finished:
     """``python -m bot ARGS`` to completion: exit status, stdout and stderr."""
     return await finish(await spawn_bot(*args, env=env, cwd=cwd), timeout)
+
+
+def query_db(
+    path: Path, sql: str, params: tuple[Any, ...] = (), *, timeout: float = 1.0
+) -> list[tuple[Any, ...]] | None:
+    """Read a bot process's SQLite file from the outside, read-only; None while it does not exist, is not
+    migrated yet or is locked for a moment (callers poll it with a timeout)."""
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=timeout)
+    except sqlite3.Error:
+        return None
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()
+
+
+def read_rows(path: Path, sql: str, params: tuple[Any, ...] = (), *, timeout: float = 1.0) -> list[tuple[Any, ...]]:
+    """``query_db`` with "not readable yet" as no rows."""
+    return query_db(path, sql, params, timeout=timeout) or []

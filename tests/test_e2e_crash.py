@@ -13,7 +13,6 @@ import signal
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,24 +23,12 @@ from testing.factories import hf_item
 from testing.fake_discord import FakeDiscord, RateLimits
 from testing.paper_server import PaperServer
 from testing.process import bot_env, finish, spawn_bot, workdir
+from testing.process import read_rows as rows
 
 pytestmark = pytest.mark.e2e
 
 CHANNELS = 8
 NEW_PAPERS = 4
-
-
-def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
-        return []
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
 
 
 def publish(papers: PaperServer, count: int, prefix: str) -> list[str]:

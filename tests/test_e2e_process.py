@@ -22,7 +22,7 @@ from bot.config import Settings
 from testing.bot_harness import bot_settings, build_world, running_bot, serve_today
 from testing.fake_discord import FakeDiscord, RateLimits
 from testing.paper_server import PaperServer
-from testing.process import Finished, bot_env, finish, spawn_bot, workdir
+from testing.process import Finished, bot_env, finish, query_db, spawn_bot, workdir
 
 pytestmark = pytest.mark.e2e
 
@@ -39,22 +39,6 @@ LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>DEBUG|
 
 def command_names(commands: list[dict[str, Any]]) -> set[str]:
     return {command["name"] for command in commands}
-
-
-def query_db(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]] | None:
-    """Read the bot's SQLite file from the outside (read-only); None while it does not exist or is busy."""
-    if not path.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
-    except sqlite3.Error:
-        return None
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.Error:  # not migrated yet, or locked for a moment
-        return None
-    finally:
-        conn.close()
 
 
 def meta_value(path: Path, key: str) -> str | None:

@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from testing.process import read_rows
+
 
 def posted(messages: list[Any]) -> Counter[str]:
     """How often each paper id was posted in these messages (one embed per paper)."""
@@ -25,16 +27,7 @@ def duplicates(counts: Counter[str]) -> int:
 
 
 def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
-    except sqlite3.Error:
-        return []
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        conn.close()
+    return read_rows(path, sql, params, timeout=5.0)  # the soak's bot may hold the write lock for seconds
 
 
 def capped(path: Path, user_id: int) -> set[str]:
