@@ -9,11 +9,11 @@ a topic without its plan would silently miss the papers of a poll made before it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from bot.db import Database
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,8 @@ class PlanBuilder:
             self._task = asyncio.create_task(self._run(), name="plan-builder")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         started = time.perf_counter()

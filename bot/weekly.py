@@ -145,11 +145,3 @@ class WeeklyPicks:
                 log.exception("queueing weekly picks failed; trying again later")
             now = self.clock()
             await asyncio.sleep(max(1.0, min(CHECK_SECONDS, next_slot(now) - now)))
-
-
-async def stop(task: asyncio.Task[None] | None) -> None:
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

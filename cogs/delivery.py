@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -14,6 +13,7 @@ from discord.ext import commands
 from bot.app import PaperBot
 from bot.delivery import outbox
 from bot.render.delivery import DMS_PAUSED_NOTICE
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,7 @@ class DeliveryEvents(commands.Cog):
     async def cog_unload(self) -> None:
         # A send cut off here leaves its rows 'sending' with their nonce; the next start finishes them.
         self.bot.dispatcher.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:

@@ -14,6 +14,7 @@ from bot.app import PaperBot
 from bot.buttons import paper_buttons
 from bot.interactions import PERIOD_CHOICES, defer, per_user, send, send_private
 from bot.render import foryou as text
+from bot.tasks import cancel_and_wait
 
 NONE = discord.AllowedMentions.none()
 
@@ -34,7 +35,7 @@ class ForYou(commands.Cog):
             self._task = asyncio.create_task(self.weekly.run_forever(), name="weekly-picks")
 
     async def cog_unload(self) -> None:
-        await weekly_service.stop(self._task)
+        await cancel_and_wait(self._task)
 
     @app_commands.command(name="foryou", description="Recent papers close to the papers you saved")
     @app_commands.describe(

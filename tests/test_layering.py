@@ -23,7 +23,10 @@ PACKAGES = ["bot", "cogs", "testing", "bench"]
 # Lowest floor first. Entries are module names or package prefixes.
 LAYERS: list[tuple[str, list[str]]] = [
     # Plain values and text rules that everything shares; no I/O.
-    ("foundation", ["bot", "bot.text", "bot.errors", "bot.logs", "bot.config", "bot.interactions", "bot.models"]),
+    (
+        "foundation",
+        ["bot", "bot.text", "bot.errors", "bot.logs", "bot.config", "bot.interactions", "bot.models", "bot.tasks"],
+    ),
     ("query language", ["bot.query"]),
     # SQL (all of it) and the sources' HTTP: each only turns rows or responses into models.
     ("storage and fetching", ["bot.db", "bot.sources"]),

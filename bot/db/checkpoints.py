@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import aiosqlite
 
 from bot.db.fts import MERGE_PAGES, merge_step
+from bot.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -114,9 +115,7 @@ class Checkpointer:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
             with contextlib.suppress(sqlite3.Error, ValueError):  # ValueError: the database is already closed
                 await self.db.set_autocheckpoint(SQLITE_AUTOCHECKPOINT_PAGES)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 
 from bot.semantic.service import Semantic
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +36,8 @@ class Embedder:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         self.semantic.close()
 
     async def _run(self) -> None:
