@@ -175,7 +175,7 @@ async def _poll_run(ctx: Context, name: str, batches: list[list[Paper]], outcome
             if name == "merge_off_path":  # the quiet between two polls, where the bot's task merges (untimed)
                 started = time.perf_counter()
                 while await merger.merge_index():
-                    pass
+                    pass  # each step merges 64 pages and says whether more is left; nothing to do between steps
                 idle_merges.append(time.perf_counter() - started)
             await asyncio.sleep(0)  # let the checkpointer's loop run between polls, as it does in the bot
         after = await structure(db)

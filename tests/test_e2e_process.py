@@ -163,7 +163,7 @@ async def test_commands_synced_to_a_dev_guild_are_cleared_once_dev_guild_id_is_u
     production = make_bot_settings(database_path=dev.database_path)
     assert production.dev_guild_id is None
     async with running_bot(production, fake, first_poll=False):
-        pass
+        pass  # only start-up matters here: the global sync clears the dev-server copy
     assert fake.commands(guild.id) == []  # no second copy of every command in that server
     assert command_names(fake.commands()) >= EXPECTED_COMMANDS
     assert meta_value(dev.database_path, guild_key) is None
