@@ -1,22 +1,23 @@
 """Storing papers: the one way papers enter the archive, so every write of papers decides their deliveries.
 
 The poller, ``python -m bot fetch``, ``/paper`` lookups and the Hugging Face search fallback all store
-through here. Papers and the outbox rows they make eligible are written in one transaction: a paper can
-never be stored without its deliveries decided (a later poll sees it unchanged and would not decide them).
+through here. Papers are written in one transaction with a record that their deliveries are owed
+(``bot.db.decisions``): a paper can never be stored with its deliveries forgotten (a later poll sees it
+unchanged and would not decide them). The deciding itself runs after the commit (``bot.delivery.deciding``),
+so matching 100k topics never holds the write lock.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import aiosqlite
 
 from bot.db import Database
 from bot.db.papers import StoreResult
-from bot.delivery.outbox import EnqueueReport, enqueue
+from bot.delivery import deciding
+from bot.delivery.outbox import EnqueueReport, owe
 from bot.models import Paper
 
 
@@ -25,41 +26,31 @@ class Stored:
     papers: StoreResult = field(default_factory=StoreResult)
     queued: EnqueueReport = field(default_factory=EnqueueReport)
 
-    def add(self, other: Stored) -> None:
-        """Count ``other`` (a later chunk of the same poll) in: lists joined, counts summed."""
-        _add_into(self, other)
-
-
-def _add_into(total: Any, part: Any) -> None:
-    for item in dataclasses.fields(total):
-        mine, theirs = getattr(total, item.name), getattr(part, item.name)
-        if theirs is None:
-            continue
-        if mine is None:
-            setattr(total, item.name, theirs)
-        elif isinstance(mine, list):
-            mine.extend(theirs)
-        elif dataclasses.is_dataclass(mine):
-            _add_into(mine, theirs)
-        elif isinstance(mine, int | float) and not isinstance(mine, bool):
-            setattr(total, item.name, mine + theirs)
-        else:
-            setattr(total, item.name, theirs)
-
 
 async def store(db: Database, papers: Sequence[Paper], *, now: int | None = None) -> Stored:
-    """Merge ``papers`` into the archive and queue their deliveries, atomically.
+    """Merge ``papers`` into the archive with their deliveries owed, then decide those deliveries.
 
     ``now`` (epoch seconds, default the wall clock) decides which papers are recent enough to deliver.
-    Callers pass one record per id (see ``bot.sources.hf.dedupe``).
+    Callers pass one record per id (see ``bot.sources.hf.dedupe``). If this process is already deciding (a poll),
+    that run decides these papers too and ``queued`` is empty: a command storing one paper never waits for it.
     """
     async with db.transaction() as conn:
-        return await store_in(db, conn, papers, now=now)
+        result, _ = await store_in(db, conn, papers, now=now)
+    return Stored(papers=result, queued=await deciding.decide(db, wait=False))
 
 
 async def store_in(
-    db: Database, conn: aiosqlite.Connection, papers: Sequence[Paper], *, now: int | None = None
-) -> Stored:
-    """``store`` inside the caller's transaction, for a caller that writes more in the same step (the poller)."""
+    db: Database,
+    conn: aiosqlite.Connection,
+    papers: Sequence[Paper],
+    *,
+    now: int | None = None,
+    decision: int | None = None,
+) -> tuple[StoreResult, int | None]:
+    """Merge ``papers`` inside the caller's transaction and owe their deliveries (added to ``decision`` if given).
+
+    The caller runs :func:`bot.delivery.deciding.decide` after its commit (the poller, after its last chunk).
+    """
     result = await db.papers.upsert(conn, papers)
-    return Stored(papers=result, queued=await enqueue(db, conn, result, now=now))
+    decision, _ = await owe(db, conn, result, now=now, decision=decision)
+    return result, decision

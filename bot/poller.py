@@ -1,10 +1,11 @@
 """One poll: read every enabled source, merge what they say, store the batch.
 
 A source that fails is logged and backed off; it never stops the others and never stops the loop.
-Papers are stored with the deliveries they make eligible (``bot.archive``), in transactions of at most
-``STORE_CHUNK`` papers so a large batch (an arXiv back-fill) never holds the write lock for long. Source
-state (health, backoff, ETag, watermark) is written in the last of them, so a crash can never record "feed
-seen" for papers that were not stored, nor store papers whose deliveries were not decided.
+Papers are stored with their deliveries owed (``bot.archive``), in transactions of at most ``STORE_CHUNK``
+papers so a large batch (an arXiv back-fill) never holds the write lock for long, and the deliveries are then
+decided outside them (``bot.delivery.deciding``). Source state (health, backoff, ETag, watermark) is written in
+the last chunk's transaction, so a crash can never record "feed seen" for papers that were not stored, nor store
+papers whose deliveries are not at least owed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.papers import StoreResult
 from bot.db.sources import SourceState
+from bot.delivery import deciding
 from bot.delivery.outbox import EnqueueReport
 from bot.models import Paper
 from bot.sources.arxiv import ArxivSource
@@ -234,32 +236,30 @@ class Poller:
         return report
 
     async def _store(self, batch: list[Paper], states: list[SourceState], now: datetime) -> archive.Stored:
-        """The batch in chunks of ``store_chunk`` papers, each one transaction deciding its papers' deliveries.
+        """The batch in chunks of ``store_chunk`` papers, each one transaction, then its deliveries decided.
 
-        The sources' states (ETag, watermark) commit with the last chunk: a crash part-way leaves them as they
-        were, so the next poll fetches the same papers again, finds the stored chunks unchanged (nothing is
-        delivered twice) and stores the rest.
+        Every chunk owes its papers' deliveries in the same transaction (``bot.db.decisions``), all in one
+        decision, so one poll's papers compete for members' daily DM slots together. The sources' states (ETag,
+        watermark) commit with the last chunk: a crash part-way leaves them as they were, so the next poll fetches
+        the same papers again, finds the stored chunks unchanged and stores the rest. Deciding runs after the
+        commits, outside the write lock, and also finishes any decision an earlier run left owed (a crash).
         """
-        total = archive.Stored()
+        total = StoreResult()
         size = self.store_chunk
-        if len(batch) > size:
-            # Earlier chunks take members' daily DM slots first (bot.db.dm_slots), so they hold the papers that
-            # would win them in one batch: most upvoted, then newest.
-            batch = sorted(batch, key=_dm_rank)
         chunks = [batch[start : start + size] for start in range(0, len(batch), size)] or [[]]
+        decision: int | None = None
         for index, chunk in enumerate(chunks):
             async with self.db.transaction() as conn:
-                total.add(await archive.store_in(self.db, conn, chunk, now=int(now.timestamp())))
+                result, decision = await archive.store_in(
+                    self.db, conn, chunk, now=int(now.timestamp()), decision=decision
+                )
                 if index == len(chunks) - 1:
                     for state in states:
                         await self.db.sources.save(conn, state)
-        return total
+            total.new.extend(result.new)
+            total.updated.extend(result.updated)
+            total.unchanged += result.unchanged
+        return archive.Stored(papers=total, queued=await deciding.decide(self.db))
 
     async def _fetch(self, source: PaperSource, state: SourceState, now: datetime) -> FetchResult:
         return await source.fetch(state.validators, now=now, since=state.last_success_at, watermark=state.watermark)
-
-
-def _dm_rank(paper: Paper) -> tuple[int, float, str]:
-    """``bot.db.dm_slots.PAPER_RANK`` in Python: upvotes, then listing (or publication) time, newest first."""
-    moment = paper.listed_at or paper.published_at
-    return (-(paper.upvotes or 0), -(moment.timestamp() if moment else 0.0), paper.id)

@@ -29,6 +29,7 @@ class Status:
     semantic_progress: tuple[int, int] | None = None  # (embedded, total) when semantic search is on
     semantic_off: str | None = None  # why it is off (or still loading)
     wal_bytes: int | None = None  # the write-ahead log's size: the checkpoints keep it bounded
+    owed_decisions: int = 0  # stores whose deliveries are not decided yet (bot.delivery.deciding)
 
 
 async def collect(
@@ -58,4 +59,5 @@ async def collect(
         semantic_progress=semantic.progress() if semantic is not None and semantic.available else None,
         semantic_off=None if semantic is None or semantic.available else semantic.reason or "unknown reason",
         wal_bytes=wal_size(db.path),
+        owed_decisions=await db.decisions.count(),
     )

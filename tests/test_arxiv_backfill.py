@@ -383,15 +383,17 @@ async def test_a_crash_part_way_through_a_chunked_backfill_loses_and_repeats_not
         poller = Poller(db, build_sources(settings, http_client), interval=1, clock=clock, store_chunk=10)
         with pytest.raises(sqlite3.Error, match="disk full"):
             await poller.poll_once()
-        assert await db.papers.count() == 20  # two chunks committed, each with its deliveries decided
-        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 20
+        assert await db.papers.count() == 20  # two chunks committed, each with its deliveries owed
+        assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 20
+        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0  # deciding comes after the last chunk
         assert (await db.sources.get("arxiv")).watermark == "2026-02-27"
         async with db.transaction() as conn:
             await conn.execute("DROP TRIGGER explode")
         report = await poller.poll_once()
     assert (await db.sources.get("arxiv")).watermark == "2026-03-04"
     assert len(report.stored.new) == len(RSS_IDS | MISSED_IDS) - 20 and report.stored.unchanged == 20
-    assert report.queued.channel_rows == len(report.stored.new)
+    assert report.queued.channel_rows == len(RSS_IDS | MISSED_IDS)  # the owed 20 first, then this poll's
+    assert report.queued.decisions == 2
     rows = await db.fetchall("SELECT paper_id, COUNT(*) AS n FROM deliveries GROUP BY paper_id")
     assert len(rows) == len(RSS_IDS | MISSED_IDS) and {row["n"] for row in rows} == {1}
 

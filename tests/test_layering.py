@@ -42,8 +42,8 @@ LAYERS: list[tuple[str, list[str]]] = [
             "bot.render.help",
         ],
     ),
-    # Deciding deliveries inside the storing transaction: percolator and outbox.
-    ("outbox", ["bot.matching", "bot.delivery", "bot.delivery.outbox", "bot.delivery.pacer"]),
+    # Deciding deliveries: percolator, outbox, and deciding a store's papers after its transaction.
+    ("outbox", ["bot.matching", "bot.delivery", "bot.delivery.outbox", "bot.delivery.deciding", "bot.delivery.pacer"]),
     # Services: what a command or the poller asks for, one module each.
     (
         "services",

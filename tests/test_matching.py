@@ -19,6 +19,7 @@ from bot.db import Database
 from bot.db.feeds import FeedConfig
 from bot.db.migrations import MIGRATIONS, TOKENIZER
 from bot.db.papers import StoreResult
+from bot.delivery.deciding import decide
 from bot.matching import BatchIndex, evaluate, match
 from bot.models import Paper
 from bot.query import QueryError, parse_query
@@ -247,6 +248,13 @@ async def test_topics_from_schema_2_are_indexed_on_upgrade(tmp_path: Path) -> No
         await db.close()
 
 
+async def owe_and_decide(db: Database, stored: StoreResult, now: int | None = None) -> delivery.EnqueueReport:
+    """What a store does with its papers' deliveries: owed in its transaction, decided after it."""
+    async with db.transaction() as conn:
+        await delivery.owe(db, conn, stored, now=now)
+    return await decide(db)
+
+
 async def test_enqueue_is_once_per_target_and_skips_the_baseline(db: Database) -> None:
     papers = corpus()
     async with db.transaction() as conn:
@@ -259,7 +267,7 @@ async def test_enqueue_is_once_per_target_and_skips_the_baseline(db: Database) -
     assert skipped >= 2
     async with db.transaction() as conn:
         stored = await db.papers.upsert(conn, papers)
-        report = await delivery.enqueue(db, conn, stored)
+    report = await owe_and_decide(db, stored)
     # Two topics match "Graphs of Thought: Diffusion over ..." but the user gets it once.
     user_rows = await db.fetchall(
         "SELECT paper_id FROM deliveries WHERE target_kind = 'user' AND status = 'pending' ORDER BY id"
@@ -268,8 +276,7 @@ async def test_enqueue_is_once_per_target_and_skips_the_baseline(db: Database) -
     assert len(ids) == len(set(ids)) == report.user_rows
     assert "2611.10006" in ids and "2611.10009" in ids
     # Enqueueing the same changes again adds nothing.
-    async with db.transaction() as conn:
-        again = await delivery.enqueue(db, conn, StoreResult(updated=papers))
+    again = await owe_and_decide(db, StoreResult(updated=papers))
     assert again.user_rows == 0
     await unsubscribe(db, 42, "graph OR diffusion")
     await unsubscribe(db, 42, "diffusion")
@@ -286,7 +293,7 @@ async def test_old_papers_are_not_delivered_and_feeds_filter_in_sql(db: Database
     weak = make_paper("2611.20002", "Weak Paper", upvotes=3, listed_at=NOW)
     async with db.transaction() as conn:
         stored = await db.papers.upsert(conn, [old, fresh, weak])
-        report = await delivery.enqueue(db, conn, stored)
+    report = await owe_and_decide(db, stored)
     assert report.channel_rows == 1
     assert await db.deliveries.status_of("channel", 2, "2611.20001") == "pending"
 
@@ -298,14 +305,14 @@ async def test_pruning_never_allows_a_repost(db: Database) -> None:
     paper = make_paper("2611.30000", "Recent Enough", upvotes=5, listed_at=NOW)
     async with db.transaction() as conn:
         stored = await db.papers.upsert(conn, [paper])
-        await delivery.enqueue(db, conn, stored)
+    await owe_and_decide(db, stored)
+    async with db.transaction() as conn:
         await conn.execute("UPDATE deliveries SET status = 'sent', sent_at = 0")
     # Sent long ago by the clock, but the paper is recent: the row must stay (it blocks a re-post).
     assert await delivery.prune(db, now=int(time.time())) == 0
     # Far in the future the paper is old too, and can never be enqueued again: now it may go.
     assert await delivery.prune(db, now=int(time.time()) + 200 * 86_400) == 1
-    async with db.transaction() as conn:
-        again = await delivery.enqueue(db, conn, StoreResult(updated=[paper]), now=int(time.time()) + 200 * 86_400)
+    again = await owe_and_decide(db, StoreResult(updated=[paper]), now=int(time.time()) + 200 * 86_400)
     assert again.channel_rows == 0
 
 

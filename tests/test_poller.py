@@ -159,10 +159,10 @@ async def test_a_failed_store_does_not_remember_the_etag(
     settings = make_settings()
     http = build_http(settings)
     await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
-    # A real failure late in the poll's transaction, after the papers are written: queueing their deliveries.
+    # A real failure late in the poll's transaction, after the papers are written: owing their deliveries.
     async with db.transaction() as conn:
         await conn.execute(
-            "CREATE TRIGGER explode BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            "CREATE TRIGGER explode BEFORE INSERT ON decision_papers BEGIN SELECT RAISE(ABORT, 'disk full'); END"
         )
 
     async with http:
@@ -179,6 +179,31 @@ async def test_a_failed_store_does_not_remember_the_etag(
     assert report.queued.channel_rows == 8  # stored papers always come with their deliveries decided
     rss = [item for item in serve_day.requests if item.path.startswith("/rss/")]
     assert "If-None-Match" not in rss[-1].headers  # the lost batch is downloaded again, not skipped
+
+
+async def test_a_failure_deciding_deliveries_keeps_them_owed_for_the_next_poll(
+    db: Database, serve_day: PaperServer, make_settings: Callable[..., Settings], clock: Clock
+) -> None:
+    """Deciding runs after the papers' commit: if it fails, the poll still succeeds and the next one decides."""
+    settings = make_settings()
+    http = build_http(settings)
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
+    async with db.transaction() as conn:
+        await conn.execute(
+            "CREATE TRIGGER explode BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    async with http:
+        poller = Poller(db, build_sources(settings, http), interval=1, clock=clock)
+        report = await poller.poll_once()  # no exception: the poll's own work is done
+        assert len(report.stored.new) == 8 and report.queued.channel_rows == 0
+        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0
+        assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 8  # owed, not forgotten
+        async with db.transaction() as conn:
+            await conn.execute("DROP TRIGGER explode")
+        again = await poller.poll_once()
+    assert again.stored.new == [] and again.queued.channel_rows == 8
+    assert await db.fetchval("SELECT COUNT(*) FROM decisions") == 0
+    assert await db.fetchval("SELECT COUNT(DISTINCT paper_id) FROM deliveries") == 8
 
 
 @pytest.mark.parametrize(

@@ -227,6 +227,7 @@ statuses = st.builds(
     guild_deliveries=counts,
     your_dms=counts,
     dms_paused=st.booleans(),
+    owed_decisions=st.integers(min_value=0, max_value=10**12),
 )
 terms = st.builds(Term, tokens=st.lists(short_text, min_size=1, max_size=4).map(tuple))
 queries = st.builds(
@@ -373,6 +374,10 @@ def test_status_is_written_for_people() -> None:
     assert "1 feed, 0 paused" in str(status_text.status_embed(one).fields[-1].value)
     private = Status(**{**report.__dict__, "guild_id": None})
     assert all(item.name != "This server" for item in status_text.status_embed(private).fields)
+    assert all(item.name != "Deliveries" for item in status_text.status_embed(report).fields)  # nothing owed
+    owed = Status(**{**report.__dict__, "owed_decisions": 1})
+    fields = {str(item.name): str(item.value) for item in status_text.status_embed(owed).fields}
+    assert fields["Deliveries"].startswith("⏳ the papers of 1 store are still being matched")
 
 
 def test_feed_and_topic_text_shows_user_text_as_text() -> None:

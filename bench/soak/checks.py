@@ -49,7 +49,12 @@ def stored(path: Path, paper_ids: list[str]) -> bool:
 
 
 def open_rows(path: Path) -> int:
-    found = rows(path, "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending')")
+    """Work still owed: rows to send, and stored papers whose deliveries are not decided yet (each counts one)."""
+    found = rows(
+        path,
+        "SELECT (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending')) "
+        "+ (SELECT COUNT(*) FROM decision_papers)",
+    )
     return int(found[0][0]) if found else -1
 
 

@@ -1,7 +1,9 @@
 """The SQLite database: one file, WAL mode, one writer connection and one read-only connection.
 
 All SQL lives in this package. Writes go through :meth:`Database.transaction`, which serialises writers
-with a lock so a command's write can never slip into the middle of a poll's batch.
+with a lock so a command's write can never slip into the middle of a poll's batch. Work too long for one
+transaction (deciding a poll's deliveries) takes a :meth:`Database.session`: a connection of its own whose
+temporary tables outlive its read snapshot and its short write transactions.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.db.decisions import DecisionRepository
 from bot.db.deliveries import DeliveryRepository
 from bot.db.embeddings import EmbeddingRepository
 from bot.db.feeds import FeedRepository
@@ -52,6 +55,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        self._session_lock = asyncio.Lock()
         self.last_write_at = time.monotonic()  # when the last write transaction ended (the checkpointer's clock)
         self.papers = PaperRepository(self)
         self.sources = SourceStateRepository(self)
@@ -65,6 +69,7 @@ class Database:
         self.library = LibraryRepository(self)
         self.leases = LeaseRepository(self)
         self.foryou = ForYouRepository(self)
+        self.decisions = DecisionRepository(self)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -97,7 +102,7 @@ class Database:
         return cls(path, writer, reader)
 
     async def close(self) -> None:
-        async with self._write_lock:
+        async with self._session_lock, self._write_lock:
             for conn in (self._reader, self._writer):
                 try:
                     await conn.close()
@@ -118,6 +123,18 @@ class Database:
                 await self._writer.execute("COMMIT")
             finally:
                 self.last_write_at = time.monotonic()
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[Session]:
+        """A connection of its own for one long piece of work, closed at the end: its temporary tables (millions of
+        rows when deciding a large poll) go with it at once, instead of being deleted row by row."""
+        async with self._session_lock:
+            conn = await aiosqlite.connect(self.path, isolation_level=None)
+            try:
+                await _configure(conn)
+                yield Session(self, conn)
+            finally:
+                await conn.close()
 
     async def set_autocheckpoint(self, pages: int) -> None:
         """SQLite's own checkpoint inside COMMIT once the WAL passes ``pages`` (0: never; bot.db.checkpoints)."""
@@ -145,6 +162,42 @@ class Database:
     async def fetchval(self, sql: str, params: Iterable[Any] = ()) -> Any:
         row = await self.fetchone(sql, params)
         return None if row is None else row[0]
+
+
+class Session:
+    """One connection for one long piece of work: reads on a snapshot, then short writes, temp tables across."""
+
+    def __init__(self, db: Database, conn: aiosqlite.Connection) -> None:
+        self.db = db
+        self.conn = conn
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A read transaction: every read inside sees the database as at its first read; writers go on meanwhile.
+
+        Only temporary tables may be written inside (they take no lock on the database file).
+        """
+        await self.conn.execute("BEGIN")
+        try:
+            yield self.conn
+        finally:
+            await self.conn.execute("COMMIT")  # ends the read; temporary tables keep what was written to them
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic write on this connection, queued with the process's other writers like
+        :meth:`Database.transaction`."""
+        async with self.db._write_lock:  # the one write lock of the process, shared on purpose
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+            finally:
+                self.db.last_write_at = time.monotonic()
 
 
 async def _wal(conn: aiosqlite.Connection) -> Any:

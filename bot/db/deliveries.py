@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Literal
 
 import aiosqlite
 
-from bot.db import dm_slots
 from bot.db.dm_slots import PAPER_TIME as PAPER_TIME  # re-exported: one definition, also used here
-from bot.db.dm_slots import TopicRows as TopicRows
 from bot.db.rows import row_mapper
 
 if TYPE_CHECKING:
@@ -114,7 +112,7 @@ class DeliveryRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    # --- enqueueing (inside the poll's transaction) -------------------------------------------------
+    # --- enqueueing (bot.delivery.deciding: feeds here, DMs in bot.db.dm_slots) --------------------------
 
     async def enqueue_feeds(self, conn: aiosqlite.Connection, now: int) -> int:
         """Every enabled feed × every paper of ``temp.batch_papers`` that passes the feed's filters."""
@@ -130,38 +128,6 @@ class DeliveryRepository:
             (now,),
         ) as cursor:
             return cursor.rowcount
-
-    async def enqueue_topics(
-        self,
-        conn: aiosqlite.Connection,
-        now: int,
-        *,
-        cap: int,
-        day: int,
-        new_ids: Sequence[str],
-        prune: bool = True,
-    ) -> TopicRows:
-        """One row per (user, paper) however many of the user's topics match, up to what each user may still get
-        today; the new matches past it are only counted (``bot.db.dm_slots``)."""
-        return await dm_slots.enqueue(conn, now, cap=cap, day=day, new_ids=new_ids, prune=prune)
-
-    async def recent_pks(
-        self,
-        conn: aiosqlite.Connection,
-        *,
-        new_ids: Sequence[str],
-        new_since: int,
-        updated_ids: Sequence[str],
-        updated_since: int,
-    ) -> list[int]:
-        """The poll's papers that may be delivered: new ones if recent enough, updated ones if more recent."""
-        async with conn.execute(
-            f"SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ? "
-            "UNION "
-            f"SELECT p.pk FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ?",
-            (json.dumps(list(new_ids)), new_since, json.dumps(list(updated_ids)), updated_since),
-        ) as cursor:
-            return [row[0] for row in await cursor.fetchall()]
 
     async def mark_feed_matches(
         self,

@@ -255,6 +255,22 @@ MIGRATIONS: list[str] = [
     -- the note then says "at least".
     ALTER TABLE users ADD COLUMN dm_held_at_least INTEGER NOT NULL DEFAULT 0;
     """,
+    """
+    -- Deliveries owed but not decided yet (bot/delivery/deciding.py). The storing transaction records its papers
+    -- here; matching and the outbox rows then run outside the write lock, in short transactions, and the last one
+    -- deletes the decision. A crash in between leaves it here to be finished, never forgotten.
+    CREATE TABLE decisions (
+        id            INTEGER PRIMARY KEY,
+        now           INTEGER NOT NULL,  -- the storing clock (unix seconds): what "recent" and "today" mean
+        written_below INTEGER            -- NULL: nothing written; else feed rows and DM rows of user ids below it
+    );
+    CREATE TABLE decision_papers (
+        decision_id INTEGER NOT NULL REFERENCES decisions (id) ON DELETE CASCADE,
+        paper_pk    INTEGER NOT NULL REFERENCES papers (pk) ON DELETE CASCADE,
+        is_new      INTEGER NOT NULL,     -- new to the archive (its DM matches past the cap are counted)
+        PRIMARY KEY (decision_id, paper_pk)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -231,7 +231,7 @@ class QueryRepository:
         ) as cursor:
             return [(int(row[0]), row[1]) for row in await cursor.fetchall()]
 
-    # --- the poll's batch, in temporary tables of the writer connection ---------------------------
+    # --- the batch being decided, in temporary tables of its session (bot.delivery.deciding) ---------
 
     async def prepare_batch(self, conn: aiosqlite.Connection, paper_pks: Sequence[int]) -> None:
         """Load the papers to match into ``temp.batch_papers`` and the FTS5 table ``temp.batch_fts``."""

@@ -2,8 +2,9 @@
 
 One module per job (docs/delivery.md tells the whole story):
 
-- ``outbox``: what is owed. Rows added when papers are stored, baselines for new feeds and topics, feeds
+- ``outbox``: what is owed. Stored papers recorded as owed a decision, baselines for new feeds and topics, feeds
   dropped with their channel or server, DMs resumed, old rows pruned. No Discord here.
+- ``deciding``: a store's papers matched on a snapshot and turned into rows in short transactions.
 - ``plan``: what is due now: targets with open rows, digest slots, batch sizes, the daily DM cap.
 - ``pacer``: every request spaced under Discord's global rate limit.
 - ``send``: one batch as one message, exactly once across crashes (nonce, then channel history).
@@ -25,8 +26,8 @@ from bot.delivery.outbox import (
     baseline_feed,
     baseline_topic,
     channel_gone,
-    enqueue,
     guild_gone,
+    owe,
     prune,
     resume_dms,
 )
@@ -40,8 +41,8 @@ __all__ = [
     "baseline_feed",
     "baseline_topic",
     "channel_gone",
-    "enqueue",
     "guild_gone",
+    "owe",
     "prune",
     "resume_dms",
 ]

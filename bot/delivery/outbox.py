@@ -1,6 +1,7 @@
-"""Deciding what to deliver: the outbox rows each store of papers adds, and every other change to what is owed.
+"""Deciding what to deliver: which stored papers are owed a decision, and every other change to what is owed.
 
-Eligibility: every store re-checks the papers it added or updated that are recent (``ELIGIBLE_DAYS``), because
+Each store of papers records its eligible papers (:func:`owe`); ``bot.delivery.deciding`` turns them into outbox
+rows. Eligibility: every store re-checks the papers it added or updated that are recent (``ELIGIBLE_DAYS``), because
 upvotes grow and a paper can cross a feed's threshold a day later. A paper that is new to the archive is
 eligible for longer (``ELIGIBLE_MAX_DAYS``), so papers fetched when a source comes back from an outage are
 still delivered. A new feed or topic first marks what is already eligible as ``skipped``: it starts from
@@ -22,7 +23,7 @@ import aiosqlite
 from bot.db import Database
 from bot.db.feeds import Feed
 from bot.db.papers import StoreResult
-from bot.matching import MatchStats, match
+from bot.matching import MatchStats
 from bot.query import Query
 
 log = logging.getLogger(__name__)
@@ -46,52 +47,52 @@ def day_start(now: float) -> int:
 
 @dataclass
 class EnqueueReport:
+    """What deciding one or more stores' deliveries queued (``bot.delivery.deciding``)."""
+
     papers: int = 0
     channel_rows: int = 0
     user_rows: int = 0
     user_held: int = 0  # new matches past their member's daily cap: counted for the note, not queued
-    matching: MatchStats | None = None
+    matching: MatchStats | None = None  # of the last decision
+    decisions: int = 0
+
+    def add(self, other: EnqueueReport) -> None:
+        self.papers += other.papers
+        self.channel_rows += other.channel_rows
+        self.user_rows += other.user_rows
+        self.user_held += other.user_held
+        self.matching = other.matching or self.matching
+        self.decisions += other.decisions
 
 
-async def enqueue(
-    db: Database, conn: aiosqlite.Connection, stored: StoreResult, *, now: int | None = None
-) -> EnqueueReport:
-    """Queue every (target, paper) pair the stored papers made eligible, inside the storing transaction."""
+async def owe(
+    db: Database,
+    conn: aiosqlite.Connection,
+    stored: StoreResult,
+    *,
+    now: int | None = None,
+    decision: int | None = None,
+) -> tuple[int | None, int]:
+    """Record, inside the storing transaction, that the stored papers' deliveries are owed (``bot.db.decisions``).
+
+    ``bot.delivery.deciding`` decides them after the commit, outside the write lock. A later chunk of the same
+    poll passes the first chunk's ``decision``, so one poll's papers are ranked for DM slots together.
+    Returns (the decision, or None if no paper is eligible; the papers it now owes for this store).
+    """
     now = _now(now)
-    report = EnqueueReport()
     new_ids = [paper.id for paper in stored.new]
     updated_ids = [paper.id for paper in stored.updated]
     if not new_ids and not updated_ids:
-        return report
-    pks = await db.deliveries.recent_pks(
+        return decision, 0
+    return await db.decisions.record(
         conn,
+        decision=decision,
+        now=now,
         new_ids=new_ids,
         new_since=now - ELIGIBLE_MAX_DAYS * DAY,
         updated_ids=updated_ids,
         updated_since=now - ELIGIBLE_DAYS * DAY,
     )
-    report.papers = len(pks)
-    if not pks:
-        return report
-    await db.queries.prepare_batch(conn, pks)
-    try:
-        report.matching = await match(conn, db.queries)
-        report.channel_rows = await db.deliveries.enqueue_feeds(conn, now)
-        dms = await db.deliveries.enqueue_topics(conn, now, cap=DM_DAILY_CAP, day=day_start(now), new_ids=new_ids)
-        report.user_rows, report.user_held = dms.rows, dms.held
-    finally:
-        await db.queries.clear_batch(conn)
-    if report.channel_rows or report.user_rows:
-        log.info(
-            "queued %d channel post(s) and %d DM paper(s) (%d held back by the daily DM cap) from %d recent "
-            "paper(s) (%d topic queries evaluated)",
-            report.channel_rows,
-            report.user_rows,
-            report.user_held,
-            report.papers,
-            report.matching.candidates,
-        )
-    return report
 
 
 async def baseline_feed(

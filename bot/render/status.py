@@ -87,6 +87,13 @@ def status_embed(report: Status) -> discord.Embed:
     embed.add_field(name="Next poll", value=f"{next_poll} ({every(report.poll_interval)})", inline=True)
     sources = fit_lines([source_line(state) for state in report.sources], FIELD_VALUE_MAX)
     embed.add_field(name="Sources", value=sources or "none enabled", inline=False)
+    if report.owed_decisions:
+        embed.add_field(
+            name="Deliveries",
+            value=f"⏳ the papers of {plural(report.owed_decisions, 'store')} are still being matched to feeds and "
+            "topics; what is owed is kept, and the next poll finishes it",
+            inline=False,
+        )
     if (search := semantic_line(report)) is not None:
         embed.add_field(name="Search", value=search, inline=False)
     if report.guild_id is not None:
