@@ -23,6 +23,7 @@ from typing import Any
 import aiosqlite
 
 from bot.db.queries import QueryRepository
+from bot.tasks import Slices, without_cycle_collection
 
 log = logging.getLogger(__name__)
 
@@ -78,31 +79,46 @@ def batch_phrases(plan: dict[str, Any], docs: dict[str, set[int]]) -> dict[str, 
 
 
 async def match(conn: aiosqlite.Connection, queries: QueryRepository) -> MatchStats:
-    """Fill ``temp.match_pairs`` with (query id, paper pk) for the papers of the prepared batch."""
+    """Fill ``temp.match_pairs`` with (query id, paper pk) for the papers of the prepared batch.
+
+    The Python part (decoding the candidates' plans, the set algebra) takes seconds at 100k topics. It runs on the
+    event loop in slices (``bot.tasks.Slices``) with the cycle collector held off, so interactions are answered
+    meanwhile. (A worker thread was measured first: contending with it for the GIL, commands' database calls still
+    waited 0.5 s at a time; docs/benchmarks.md, "Deciding outside the write lock".)
+    """
     stats = MatchStats()
-    docs = await queries.batch_stems(conn)
-    stats.stems = len(docs)
-    if not docs:
-        return stats
-    plans = [(query_id, json.loads(plan)) for query_id, plan in await queries.candidates(conn, list(docs))]
-    stats.candidates = len(plans)
-    needed: dict[str, str] = {}
-    for _query_id, plan in plans:
-        phrases = batch_phrases(plan, docs)
-        stats.phrase_queries += bool(phrases)
-        needed.update(phrases)
-    keys = list(needed)
-    phrase_docs: dict[str, set[int]] = {key: set() for key in keys}
-    if keys:
-        for index, pk in await queries.batch_phrases(conn, [needed[key] for key in keys]):
-            phrase_docs[keys[index]].add(pk)
-    batch = BatchIndex(docs, phrase_docs)
-    matches: list[tuple[int, set[int]]] = []
-    for query_id, plan in plans:
-        found = evaluate(plan, batch)
-        if found:
-            matches.append((query_id, found))
-            stats.pairs += len(found)
+    # The batch's stems and the decoded plans: hundreds of thousands of containers, none of them in a cycle.
+    with without_cycle_collection():
+        docs = await queries.batch_stems(conn)
+        stats.stems = len(docs)
+        if not docs:
+            return stats
+        rows = await queries.candidates(conn, list(docs))
+        slices = Slices()
+        plans: list[tuple[int, dict[str, Any]]] = []
+        needed: dict[str, str] = {}
+        for query_id, text in rows:
+            plan = json.loads(text)
+            plans.append((query_id, plan))
+            phrases = batch_phrases(plan, docs)
+            stats.phrase_queries += bool(phrases)
+            needed.update(phrases)
+            await slices.pause()
+        stats.candidates = len(plans)
+        keys = list(needed)
+        phrase_docs: dict[str, set[int]] = {key: set() for key in keys}
+        if keys:
+            for index, pk in await queries.batch_phrases(conn, [needed[key] for key in keys]):
+                phrase_docs[keys[index]].add(pk)
+        batch = BatchIndex(docs, phrase_docs)
+        matches: list[tuple[int, str]] = []
+        for query_id, plan in plans:
+            found = evaluate(plan, batch)
+            if found:
+                matches.append((query_id, json.dumps(list(found))))
+                stats.pairs += len(found)
+            await slices.pause()
+        del rows, plans, batch, phrase_docs, docs  # freed here, by reference counting, before the collector runs
     await queries.add_matches(conn, matches)
     stats.distinct_phrases = len(keys)
     return stats

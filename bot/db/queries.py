@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from bot.db.migrations import TOKENIZER
 from bot.query import Query, parse_query
+from bot.tasks import Slices
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -267,7 +268,12 @@ class QueryRepository:
             "SELECT term, group_concat(DISTINCT doc) FROM temp.batch_vocab GROUP BY term"
         ) as cursor:
             rows = await cursor.fetchall()
-        return {term: {int(doc) for doc in docs.split(",")} for term, docs in rows}
+        stems: dict[str, set[int]] = {}
+        slices = Slices()  # ~25k stems in a 1,000-paper batch: the event loop answers meanwhile
+        for term, docs in rows:
+            stems[term] = {int(doc) for doc in docs.split(",")}
+            await slices.pause()
+        return stems
 
     async def batch_phrases(self, conn: aiosqlite.Connection, phrases: Sequence[str]) -> list[tuple[int, int]]:
         """(index in ``phrases``, paper pk) for each FTS5 phrase expression and batch paper it matches.
@@ -281,10 +287,9 @@ class QueryRepository:
         ) as cursor:
             return [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
 
-    async def add_matches(self, conn: aiosqlite.Connection, matches: Sequence[tuple[int, Iterable[int]]]) -> None:
-        """Store each query's matching papers as pairs; expanded by SQLite (json_each), since a large poll
-        yields millions of pairs and binding each from Python costs more than all of the matching."""
+    async def add_matches(self, conn: aiosqlite.Connection, matches: Sequence[tuple[int, str]]) -> None:
+        """Store each query's matching papers (pks as a JSON array) as pairs; expanded by SQLite (json_each), since
+        a large poll yields millions of pairs and binding each from Python costs more than all of the matching."""
         await conn.executemany(
-            "INSERT INTO temp.match_pairs (query_id, paper_pk) SELECT ?, value FROM json_each(?)",
-            [(query_id, json.dumps(list(pks))) for query_id, pks in matches],
+            "INSERT INTO temp.match_pairs (query_id, paper_pk) SELECT ?, value FROM json_each(?)", matches
         )
