@@ -70,6 +70,13 @@ def test_headers() -> None:
     assert digest_header(13, part=2) == "📰 **Daily digest** (continued, part 2)"
     assert digest_header(None) == "📰 **Daily digest**"
     assert dm_header(1) == "📬 1 new paper on your topics · `/unsubscribe` stops these"
+    # Weekly picks queued beside topic papers go in the same message: the header names both, and both stops.
+    mixed = dm_header(3, topics=["diffusion"], picks=2)
+    assert mixed == (
+        "📬 3 new papers on your topics matching **diffusion**, and 2 weekly picks close to your library"
+        " · `/unsubscribe` and `/foryou weekly:False` stop these"
+    )
+    assert "1 weekly pick close" in dm_header(1, topics=["x"], picks=1)
     with_note = dm_header(10, daily_limit_note(DM_DAILY_CAP, 3))
     assert with_note.startswith("📬 10 new papers on your topics · `/unsubscribe` stops these\n-# That makes")
     assert len(dm_header(10, "x" * 5000)) <= CONTENT_MAX

@@ -134,7 +134,8 @@ class Sender:
             ]
             if picks:
                 return weekly_header(picks, note)
-        return dm_header(len(batch.rows), note, topics)
+        picks_too = sum(row.topic_id is None for row in batch.rows) if topics else 0  # weekly picks in the batch
+        return dm_header(len(batch.rows) - picks_too, note, topics, picks=picks_too)
 
     async def topic_names(self, batch: Batch) -> list[str]:
         """The member's topics that matched this batch's papers, in the order first matched."""

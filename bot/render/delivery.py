@@ -43,14 +43,22 @@ def daily_limit_note(cap: int, more: int, *, at_least: bool = False) -> str:
     )
 
 
-def dm_header(count: int, note: str = "", topics: Sequence[str] = ()) -> str:
-    """A DM says which of the member's topics matched and how to stop these messages."""
+def dm_header(count: int, note: str = "", topics: Sequence[str] = (), picks: int = 0) -> str:
+    """A DM says which of the member's topics matched and how to stop these messages.
+
+    ``picks``: weekly recommendations sent in the same message (a batch can mix both when they were queued
+    together); they are named so the member knows why those papers came, and how to stop them too.
+    """
     heading = f"📬 {count} new paper{'s' if count != 1 else ''} on your topics"
     if topics:
         shown = ", ".join(f"**{fit(escape(topic), TOPIC_CHARS)}**" for topic in topics[:TOPICS_SHOWN])
         more = f" and {len(topics) - TOPICS_SHOWN} more" if len(topics) > TOPICS_SHOWN else ""
         heading += f" matching {shown}{more}"
-    heading += " · `/unsubscribe` stops these"
+    if picks:
+        heading += f", and {picks} weekly pick{'s' if picks != 1 else ''} close to your library"
+        heading += " · `/unsubscribe` and `/foryou weekly:False` stop these"
+    else:
+        heading += " · `/unsubscribe` stops these"
     if note:
         heading += f"\n-# {note}"
     return fit(heading, CONTENT_MAX)
