@@ -33,6 +33,7 @@ from testing.arxiv_api import ArxivRecord
 from testing.factories import rss_feed, rss_item
 from testing.paper_server import Fault, PaperServer
 from testing.paths import DATA
+from testing.sqlite_faults import refusing
 
 NY = arxiv_calendar.NEW_YORK
 FRIDAY, MONDAY, TUESDAY, WEDNESDAY = date(2026, 2, 27), date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
@@ -373,22 +374,17 @@ async def test_a_crash_part_way_through_a_chunked_backfill_loses_and_repeats_not
     await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
     async with db.transaction() as conn:
         await db.sources.save(conn, SourceState(name="arxiv", watermark="2026-02-27"))
-        # A real failure in the third chunk: SQLite refuses one paper of it.
-        await conn.execute(
-            "CREATE TRIGGER explode BEFORE INSERT ON papers WHEN NEW.arxiv_id = '2602.60022' "
-            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
     http_client = build_http(settings)
     async with http_client:
         poller = Poller(db, build_sources(settings, http_client), interval=1, clock=clock, store_chunk=10)
-        with pytest.raises(sqlite3.Error, match="disk full"):
-            await poller.poll_once()
-        assert await db.papers.count() == 20  # two chunks committed, each with its deliveries owed
-        assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 20
-        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0  # deciding comes after the last chunk
-        assert (await db.sources.get("arxiv")).watermark == "2026-02-27"
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER explode")
+        # A real failure in the third chunk: SQLite refuses one paper of it.
+        async with refusing(db, "papers", when="NEW.arxiv_id = '2602.60022'"):
+            with pytest.raises(sqlite3.Error, match="disk full"):
+                await poller.poll_once()
+            assert await db.papers.count() == 20  # two chunks committed, each with its deliveries owed
+            assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 20
+            assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0  # deciding comes after the last chunk
+            assert (await db.sources.get("arxiv")).watermark == "2026-02-27"
         report = await poller.poll_once()
     assert (await db.sources.get("arxiv")).watermark == "2026-03-04"
     assert len(report.stored.new) == len(RSS_IDS | MISSED_IDS) - 20 and report.stored.unchanged == 20

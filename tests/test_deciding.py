@@ -25,6 +25,7 @@ from bot.models import Paper
 from bot.mydata import delete
 from bot.subscriptions import subscribe
 from testing.factories import make_paper
+from testing.sqlite_faults import refusing
 
 NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 NOW = int(NOON.timestamp())
@@ -115,23 +116,17 @@ async def test_a_crash_between_member_ranges_loses_and_repeats_nothing(tmp_path:
     try:
         decision = await owe(db, papers(11_000, 90))
         # A real failure in the fifth member's transaction: SQLite refuses their first row.
-        async with db.transaction() as conn:
-            await conn.execute(
-                f"CREATE TRIGGER explode BEFORE INSERT ON deliveries WHEN NEW.target_id = {MEMBERS[4]} "
-                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        async with refusing(db, "deliveries", when=f"NEW.target_id = {MEMBERS[4]}"):
+            partial = await deciding.decide(db, range_rows=1)  # logged, not raised: the next poll tries again
+            assert partial.decisions == 0
+            mark = await db.fetchval("SELECT written_below FROM decisions WHERE id = ?", (decision,))
+            assert mark == MEMBERS[4]  # the feed rows and four members are written; their held counts too
+            assert (
+                await db.fetchval(
+                    "SELECT COUNT(*) FROM deliveries WHERE target_kind = 'channel' AND paper_id LIKE '2611.11%'"
+                )
+                == 90
             )
-        partial = await deciding.decide(db, range_rows=1)  # logged, not raised: the next poll tries again
-        assert partial.decisions == 0
-        mark = await db.fetchval("SELECT written_below FROM decisions WHERE id = ?", (decision,))
-        assert mark == MEMBERS[4]  # the feed rows and four members are written; their held counts too
-        assert (
-            await db.fetchval(
-                "SELECT COUNT(*) FROM deliveries WHERE target_kind = 'channel' AND paper_id LIKE '2611.11%'"
-            )
-            == 90
-        )
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER explode")
         resumed = await deciding.decide(db, range_rows=1)
         assert resumed.decisions == 1 and resumed.channel_rows == 0  # resumed at the mark, not started again
         assert await outcome(db) == reference

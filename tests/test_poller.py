@@ -19,6 +19,7 @@ from bot.sources.http import HttpClient
 from testing.factories import hf_item
 from testing.paper_server import Fault, PaperServer
 from testing.paths import DATA, data_json
+from testing.sqlite_faults import refusing
 
 
 class Clock:
@@ -159,20 +160,14 @@ async def test_a_failed_store_does_not_remember_the_etag(
     settings = make_settings()
     http = build_http(settings)
     await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
-    # A real failure late in the poll's transaction, after the papers are written: owing their deliveries.
-    async with db.transaction() as conn:
-        await conn.execute(
-            "CREATE TRIGGER explode BEFORE INSERT ON decision_papers BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
-
     async with http:
-        failing = Poller(db, build_sources(settings, http), interval=1, clock=clock)
-        with pytest.raises(sqlite3.Error, match="disk full"):
-            await failing.poll_once()
-        assert await db.papers.count() == 0
-        assert await db.sources.all() == {}
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER explode")
+        # A real failure late in the poll's transaction, after the papers are written: owing their deliveries.
+        async with refusing(db, "decision_papers"):
+            failing = Poller(db, build_sources(settings, http), interval=1, clock=clock)
+            with pytest.raises(sqlite3.Error, match="disk full"):
+                await failing.poll_once()
+            assert await db.papers.count() == 0
+            assert await db.sources.all() == {}
         poller = Poller(db, build_sources(settings, http), interval=1, clock=clock)
         report = await poller.poll_once()
     assert len(report.stored.new) == 8
@@ -188,18 +183,13 @@ async def test_a_failure_deciding_deliveries_keeps_them_owed_for_the_next_poll(
     settings = make_settings()
     http = build_http(settings)
     await save_feed(db, FeedConfig(guild_id=1, channel_id=2), None)
-    async with db.transaction() as conn:
-        await conn.execute(
-            "CREATE TRIGGER explode BEFORE INSERT ON deliveries BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-        )
     async with http:
         poller = Poller(db, build_sources(settings, http), interval=1, clock=clock)
-        report = await poller.poll_once()  # no exception: the poll's own work is done
-        assert len(report.stored.new) == 8 and report.queued.channel_rows == 0
-        assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0
-        assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 8  # owed, not forgotten
-        async with db.transaction() as conn:
-            await conn.execute("DROP TRIGGER explode")
+        async with refusing(db, "deliveries"):
+            report = await poller.poll_once()  # no exception: the poll's own work is done
+            assert len(report.stored.new) == 8 and report.queued.channel_rows == 0
+            assert await db.fetchval("SELECT COUNT(*) FROM deliveries") == 0
+            assert await db.fetchval("SELECT COUNT(*) FROM decision_papers") == 8  # owed, not forgotten
         again = await poller.poll_once()
     assert again.stored.new == [] and again.queued.channel_rows == 8
     assert await db.fetchval("SELECT COUNT(*) FROM decisions") == 0

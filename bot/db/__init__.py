@@ -112,15 +112,22 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One atomic write: everything inside commits together or not at all."""
+        async with self.write_on(self._writer) as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write_on(self, conn: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic write on ``conn`` (the writer, or a session's connection), queued behind this process's
+        other writers by the one write lock."""
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self._writer
+                yield conn
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await conn.execute("ROLLBACK")
                 raise
             else:
-                await self._writer.execute("COMMIT")
+                await conn.execute("COMMIT")
             finally:
                 self.last_write_at = time.monotonic()
 
@@ -185,19 +192,9 @@ class Session:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One atomic write on this connection, queued with the process's other writers like
-        :meth:`Database.transaction`."""
-        async with self.db._write_lock:  # the one write lock of the process, shared on purpose
-            await self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
-            finally:
-                self.db.last_write_at = time.monotonic()
+        """One atomic write on this connection, like :meth:`Database.transaction`."""
+        async with self.db.write_on(self.conn) as conn:
+            yield conn
 
 
 async def _wal(conn: aiosqlite.Connection) -> Any:
