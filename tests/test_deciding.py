@@ -216,3 +216,18 @@ async def test_a_paper_stored_by_a_command_while_deciding_is_decided_by_that_run
     assert lookups[0].papers.new and lookups[0].queued.decisions == 0  # returned at once, nothing decided itself
     assert report.decisions == 2 and report.user_rows == 6
     assert await db.decisions.count() == 0
+
+
+async def test_a_decision_that_keeps_failing_does_not_hold_up_the_later_ones(db: Database) -> None:
+    """One bad decision stays owed and is retried; the polls after it are still delivered meanwhile."""
+    await subscribe(db, MEMBERS[0], "benchmark")
+    await owe(db, papers(11_000, 3))
+    later = await owe(db, papers(12_000, 4))
+    async with refusing(db, "deliveries", when="NEW.paper_id LIKE '2611.11%'"):
+        report = await deciding.decide(db)
+        assert report.decisions == 1 and report.user_rows == 4  # the later poll's papers went out
+        assert await db.fetchval("SELECT COUNT(*) FROM decisions WHERE id = ?", (later,)) == 0
+        assert await db.decisions.count() == 1  # the failing one is kept
+    retried = await deciding.decide(db)
+    assert retried.decisions == 1 and retried.user_rows == 3
+    assert await db.decisions.count() == 0

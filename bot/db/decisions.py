@@ -71,8 +71,11 @@ class DecisionRepository:
         )
         return decision, count
 
-    async def oldest(self) -> Decision | None:
-        row = await self.db.fetchone("SELECT id, now, written_below FROM decisions ORDER BY id LIMIT 1")
+    async def next_after(self, decision: int) -> Decision | None:
+        """The oldest owed decision after ``decision`` (0: the oldest of all)."""
+        row = await self.db.fetchone(
+            "SELECT id, now, written_below FROM decisions WHERE id > ? ORDER BY id LIMIT 1", (decision,)
+        )
         return None if row is None else Decision(int(row[0]), int(row[1]), row[2])
 
     async def count(self) -> int:

@@ -53,7 +53,8 @@ async def decide(db: Database, *, wait: bool = True, range_rows: int = RANGE_ROW
 
     ``wait=False`` (a paper stored by a command): if this process is already deciding, leave the new decision to
     that run, which looks again before it ends, and return at once with an empty report.
-    A failure is logged and ends the run; the decision stays owed and the next poll tries it again.
+    A decision that fails is logged and stays owed (the next poll tries it again); the later ones are still
+    decided, so one bad decision never stops every delivery after it.
     """
     turn = _turns.setdefault(db, _Turn())
     if not wait and turn.lock.locked():
@@ -61,22 +62,22 @@ async def decide(db: Database, *, wait: bool = True, range_rows: int = RANGE_ROW
         return EnqueueReport()
     report = EnqueueReport()
     async with turn.lock:
+        last = 0
         while True:
             turn.again = False
-            decision = await db.decisions.oldest()
+            decision = await db.decisions.next_after(last)
             if decision is None:
                 if turn.again:
                     continue
                 break
+            last = decision.id
             try:
-                part = await _decide(db, decision, range_rows)
-            except _TakenError:
+                report.add(await _decide(db, decision, range_rows))
+            except _TakenError:  # that process goes on to the later decisions too: no need to race it for them
                 log.info("deliveries of stored papers (decision %d) are being decided by another process", decision.id)
                 break
             except Exception:
-                log.exception("deciding deliveries of stored papers failed; the next poll tries again")
-                break
-            report.add(part)
+                log.exception("deciding deliveries of stored papers (decision %d) failed; kept for the next poll", last)
     return report
 
 
