@@ -58,6 +58,7 @@ import bot.matching as matching_module
 from bench.context import Context, percentile, ratio, run_async, target
 from bench.corpus import ANCHOR, CorpusGenerator, topics
 from bot.db import Database, dm_slots
+from bot.db.feeds import FeedConfig
 from bot.delivery.deciding import decide
 from bot.delivery.outbox import DM_DAILY_CAP, day_start, owe
 from bot.models import Paper
@@ -177,6 +178,17 @@ def _memo_document_frequency() -> Iterator[None]:
 
 
 # --- setup -------------------------------------------------------------------------------------------------
+
+TOPIC_FEEDS, PLAIN_FEEDS = 50, 10  # server feeds beside the members' topics: they are queued in the first write
+
+
+async def _add_feeds(db: Database, subscriptions: list[tuple[int, str]]) -> None:
+    """``TOPIC_FEEDS`` channel feeds on the first generated topics' queries, and ``PLAIN_FEEDS`` without a topic."""
+    async with db.transaction() as conn:
+        for index in range(TOPIC_FEEDS + PLAIN_FEEDS):
+            text = subscriptions[index][1] if index < TOPIC_FEEDS else None
+            query_id = await db.queries.ensure(conn, parse_query(text)) if text else None
+            await db.feeds.save(conn, FeedConfig(guild_id=1, channel_id=9_000_000 + index, topic=text), query_id)
 
 
 async def _index_build(ctx: Context, db: Database, corpus_topics: int) -> dict[str, Any]:
@@ -573,6 +585,7 @@ async def _measure(ctx: Context) -> dict[str, Any]:
         stored = await db.fetchall("SELECT user_id, query FROM topics ORDER BY id LIMIT 5")
         assert [(r["user_id"], r["query"]) for r in stored] == subscriptions[: len(stored)], "corpus topics differ"
         index_build = await _index_build(ctx, db, corpus.topics)
+        await _add_feeds(db, subscriptions)
         have = index_build["topics"]
         # Grow first (no re-indexing), then shrink for the counts below what the index build left.
         order = sorted(t for t in tiers if t >= have) + sorted((t for t in tiers if t < have), reverse=True)
@@ -730,7 +743,7 @@ def run(ctx: Context) -> dict[str, Any]:
             "topic_counts": counts,
             "reps": {count: tiers[count]["reps"] for count in counts},
             "now": NOW,
-            "feeds": 0,
+            "feeds": {"with a topic": TOPIC_FEEDS, "without": PLAIN_FEEDS},
         },
         "metrics": {
             "index_build": build,

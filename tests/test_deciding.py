@@ -231,3 +231,29 @@ async def test_a_decision_that_keeps_failing_does_not_hold_up_the_later_ones(db:
     retried = await deciding.decide(db)
     assert retried.decisions == 1 and retried.user_rows == 3
     assert await db.decisions.count() == 0
+
+
+async def test_feeds_with_and_without_a_topic_get_what_their_filters_pass_in_order(db: Database) -> None:
+    """Topic feeds take their query's matches (read in one pass over the batch's pairs), plain feeds every paper."""
+    from bot.models import Source
+
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=10, topic="graphs"), "graphs")
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=11, topic="graphs", min_upvotes=5), "graphs")
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=12, sources=Source.ARXIV), None)
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=13), None)
+    batch = papers(11_000, 12)  # every fourth is "of graphs"; upvotes 0..11; Hugging Face papers
+    await owe(db, batch)
+    report = await deciding.decide(db)
+
+    async def posted(channel: int) -> list[str]:
+        rows = await db.fetchall("SELECT paper_id FROM deliveries WHERE target_id = ? ORDER BY id", (channel,))
+        return [row["paper_id"] for row in rows]
+
+    graphs = [paper for paper in batch if "graphs" in paper.title]
+    oldest_first = sorted(batch, key=lambda paper: paper.listed_at or NOON)
+    popular = [paper for paper in graphs if (paper.upvotes or 0) >= 5]
+    assert await posted(10) == [paper.id for paper in oldest_first if paper in graphs]
+    assert await posted(11) == [paper.id for paper in oldest_first if paper in popular] != []
+    assert await posted(12) == []  # arXiv only: these came from Hugging Face
+    assert await posted(13) == [paper.id for paper in oldest_first]
+    assert report.channel_rows == len(graphs) + len(popular) + len(batch)

@@ -115,16 +115,29 @@ class DeliveryRepository:
     # --- enqueueing (bot.delivery.deciding: feeds here, DMs in bot.db.dm_slots) --------------------------
 
     async def enqueue_feeds(self, conn: aiosqlite.Connection, now: int) -> int:
-        """Every enabled feed × every paper of ``temp.batch_papers`` that passes the feed's filters."""
+        """Every enabled feed × every paper of ``temp.batch_papers`` that passes the feed's filters.
+
+        Feeds without a topic take every batch paper; feeds with one take their query's pairs in
+        ``temp.match_pairs``, read in one pass that looks each pair's feeds up by query (``feeds_query``). Asking
+        "does this feed's query match this paper" once per (feed, paper) instead scanned the unindexed pairs
+        table each time: 50 topic feeds, 1,000 papers and 200k pairs took 259 s, in the write lock.
+        """
+        filters = (
+            "f.disabled_reason IS NULL AND (p.sources & f.sources) != 0 AND COALESCE(p.upvotes, 0) >= f.min_upvotes"
+        )
+        columns = (
+            f"f.channel_id, p.arxiv_id, f.guild_id, f.id AS feed_id, {PAPER_TIME} AS t, COALESCE(p.upvotes, 0) AS up"
+        )
         async with conn.execute(
             "INSERT OR IGNORE INTO deliveries "
             "(target_kind, target_id, paper_id, guild_id, feed_id, status, created_at) "
-            "SELECT 'channel', f.channel_id, p.arxiv_id, f.guild_id, f.id, 'pending', ? "
-            "FROM feeds f, temp.batch_papers b JOIN papers p ON p.pk = b.pk "
-            "WHERE f.disabled_reason IS NULL AND (p.sources & f.sources) != 0 "
-            "AND COALESCE(p.upvotes, 0) >= f.min_upvotes AND (f.query_id IS NULL OR EXISTS ("
-            "  SELECT 1 FROM temp.match_pairs m WHERE m.query_id = f.query_id AND m.paper_pk = p.pk)) "
-            f"ORDER BY f.id, {PAPER_TIME}, COALESCE(p.upvotes, 0) DESC, p.arxiv_id",
+            "SELECT 'channel', channel_id, arxiv_id, guild_id, feed_id, 'pending', ? FROM ("
+            f"  SELECT {columns} FROM temp.batch_papers b CROSS JOIN papers p ON p.pk = b.pk CROSS JOIN feeds f "
+            f"  WHERE f.query_id IS NULL AND {filters} "
+            "  UNION ALL "
+            f"  SELECT {columns} FROM temp.match_pairs m CROSS JOIN feeds f ON f.query_id = m.query_id "
+            f"  CROSS JOIN papers p ON p.pk = m.paper_pk WHERE {filters}"
+            ") ORDER BY feed_id, t, up DESC, arxiv_id",
             (now,),
         ) as cursor:
             return cursor.rowcount
