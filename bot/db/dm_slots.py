@@ -74,7 +74,7 @@ async def plan(conn: aiosqlite.Connection, *, cap: int, day: int, new_pks: Seque
         "INSERT INTO temp.dm_rank (pk, rank, is_new, arxiv_id) "
         f"SELECT p.pk, ROW_NUMBER() OVER (ORDER BY {PAPER_RANK}), "
         "  p.pk IN (SELECT value FROM json_each(?)), p.arxiv_id "
-        "FROM temp.batch_papers b JOIN papers p ON p.pk = b.pk",
+        "FROM temp.batch_papers b CROSS JOIN papers p ON p.pk = b.pk",  # the batch outside: not a scan of papers
         (json.dumps(list(new_pks)),),
     )
     # The poll's pairs by (query, rank): read per topic in user order below, and cut per query when pruning.

@@ -249,8 +249,10 @@ class QueryRepository:
         await conn.executemany("INSERT OR IGNORE INTO temp.batch_papers (pk) VALUES (?)", [(pk,) for pk in paper_pks])
         await conn.execute(
             "INSERT INTO temp.batch_fts (rowid, title, abstract, authors, keywords) "
-            "SELECT p.pk, p.title, p.abstract, p.authors, p.keywords FROM papers p "
-            "JOIN temp.batch_papers b ON b.pk = p.pk"
+            # CROSS JOIN keeps the batch as the outer loop: left to the planner, it scanned every paper of the
+            # archive (1.3 s at 1M papers) instead of looking up the batch's 1,000.
+            "SELECT p.pk, p.title, p.abstract, p.authors, p.keywords FROM temp.batch_papers b "
+            "CROSS JOIN papers p ON p.pk = b.pk"
         )
 
     async def clear_batch(self, conn: aiosqlite.Connection) -> None:
