@@ -31,12 +31,15 @@ async def store(db: Database, papers: Sequence[Paper], *, now: int | None = None
     """Merge ``papers`` into the archive with their deliveries owed, then decide those deliveries.
 
     ``now`` (epoch seconds, default the wall clock) decides which papers are recent enough to deliver.
-    Callers pass one record per id (see ``bot.sources.hf.dedupe``). If this process is already deciding (a poll),
-    that run decides these papers too and ``queued`` is empty: a command storing one paper never waits for it.
+    Callers pass one record per id (see ``bot.sources.hf.dedupe``). Only this store's deliveries are decided here
+    (a poll's left owed is the next poll's); if this process is already deciding (a poll), that run decides these
+    papers too and ``queued`` is empty: a command storing one paper never waits for a poll's deciding.
     """
     async with db.transaction() as conn:
-        result, _ = await store_in(db, conn, papers, now=now)
-    return Stored(papers=result, queued=await deciding.decide(db, wait=False))
+        result, decision = await store_in(db, conn, papers, now=now)
+    if decision is None:
+        return Stored(papers=result)
+    return Stored(papers=result, queued=await deciding.decide(db, wait=False, only=decision))
 
 
 async def store_in(

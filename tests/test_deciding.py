@@ -257,3 +257,13 @@ async def test_feeds_with_and_without_a_topic_get_what_their_filters_pass_in_ord
     assert await posted(12) == []  # arXiv only: these came from Hugging Face
     assert await posted(13) == [paper.id for paper in oldest_first]
     assert report.channel_rows == len(graphs) + len(popular) + len(batch)
+
+
+async def test_a_command_storing_a_paper_decides_its_own_not_an_owed_poll(db: Database) -> None:
+    """A /paper lookup must not spend its answer deciding a large poll that a failure left owed."""
+    await subscribe(db, MEMBERS[0], "benchmark")
+    owed = await owe(db, papers(11_000, 40))  # a poll's decision, left owed (say its deciding failed)
+    stored = await archive.store(db, papers(12_000, 1), now=NOW)
+    assert stored.queued.decisions == 1 and stored.queued.user_rows == 1
+    assert await db.fetchval("SELECT COUNT(*) FROM decisions WHERE id = ?", (owed,)) == 1  # the next poll's
+    assert (await deciding.decide(db)).user_rows == 40

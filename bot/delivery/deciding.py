@@ -48,11 +48,15 @@ class _TakenError(Exception):
     """Another process moved the decision's mark: it is writing this decision, so this run stops."""
 
 
-async def decide(db: Database, *, wait: bool = True, range_rows: int = RANGE_ROWS) -> EnqueueReport:
+async def decide(
+    db: Database, *, wait: bool = True, only: int | None = None, range_rows: int = RANGE_ROWS
+) -> EnqueueReport:
     """Decide every owed decision, oldest first; what they queued.
 
-    ``wait=False`` (a paper stored by a command): if this process is already deciding, leave the new decision to
-    that run, which looks again before it ends, and return at once with an empty report.
+    A command that stored a paper passes ``only`` (its decision) and ``wait=False``: it decides its own decision
+    and any recorded after it, never an older one left owed (a poll's, possibly large: the next poll takes it);
+    and if this process is already deciding, it leaves its decision to that run, which looks again before it
+    ends, and returns at once with an empty report.
     A decision that fails is logged and stays owed (the next poll tries it again); the later ones are still
     decided, so one bad decision never stops every delivery after it.
     """
@@ -62,7 +66,7 @@ async def decide(db: Database, *, wait: bool = True, range_rows: int = RANGE_ROW
         return EnqueueReport()
     report = EnqueueReport()
     async with turn.lock:
-        last = 0
+        last = 0 if only is None else only - 1
         while True:
             turn.again = False
             decision = await db.decisions.next_after(last)
