@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import gc
 
+import pytest
+
 from bot.tasks import Slices, without_cycle_collection
 
 
@@ -45,9 +47,6 @@ def test_a_collector_switched_off_by_someone_else_stays_off() -> None:
 
 
 def test_an_error_inside_still_restores_the_collector() -> None:
-    try:
-        with without_cycle_collection():
-            raise ValueError("boom")
-    except ValueError:
-        pass
+    with pytest.raises(ValueError, match="boom"), without_cycle_collection():
+        raise ValueError("boom")
     assert gc.isenabled()
