@@ -40,8 +40,19 @@ def capped(path: Path, user_id: int) -> set[str]:
     return {row[0] for row in found}
 
 
+def held(path: Path, user_ids: list[int]) -> list[tuple[int, int, int]]:
+    """(member, UTC day, matches held back by the daily DM cap that day) as the bot counts them now."""
+    found = rows(
+        path,
+        "SELECT user_id, dm_held_day, dm_held FROM users WHERE user_id IN (SELECT value FROM json_each(?)) "
+        "AND dm_held_day IS NOT NULL",
+        (json.dumps(user_ids),),
+    )
+    return [(int(row[0]), int(row[1]), int(row[2])) for row in found]
+
+
 def stored(path: Path, paper_ids: list[str]) -> bool:
-    """Every published paper is in the archive (its deliveries were decided in the same transaction)."""
+    """Every published paper is in the archive (its deliveries owed in the same transaction)."""
     found = rows(
         path, "SELECT COUNT(*) FROM papers WHERE arxiv_id IN (SELECT value FROM json_each(?))", (json.dumps(paper_ids),)
     )

@@ -29,6 +29,7 @@ def report(plan_name: str, inputs: dict[str, Any], metrics: dict[str, Any]) -> d
          "value": f"{metrics['polls']} / {metrics['papers_published']} / {metrics['restarts']}"},
         {"metric": "faults injected", "value": faults},
         {"metric": "deliveries lost / duplicated", "value": f"{metrics['lost']} / {metrics['duplicated']}"},
+        {"metric": "DM matches held by the daily cap (counted, told)", "value": metrics.get("dm_held", 0)},
         {"metric": "open outbox rows after drain", "value": metrics["open_rows_after_drain"]},
         {"metric": "RSS start / end (MiB)", "value": f"{_num(metrics['rss_start_mib'])} / {_num(metrics['rss_end_mib'])}"},  # noqa: E501
         {"metric": "RSS growth (%)", "value": _num(growth)},
