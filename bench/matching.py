@@ -271,7 +271,7 @@ async def _in_one_transaction(
                 start = time.perf_counter()
                 stored = await db.papers.upsert(conn, papers)
                 upserted = time.perf_counter()
-                decision, _ = await owe(db, conn, stored, now=NOW)
+                decision = await owe(db, conn, stored, now=NOW)
                 assert decision is not None
                 pks, new_pks = await db.decisions.papers(conn, decision)
                 await db.queries.prepare_batch(conn, pks)

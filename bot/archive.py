@@ -55,5 +55,4 @@ async def store_in(
     The caller runs :func:`bot.delivery.deciding.decide` after its commit (the poller, after its last chunk).
     """
     result = await db.papers.upsert(conn, papers)
-    decision, _ = await owe(db, conn, result, now=now, decision=decision)
-    return result, decision
+    return result, await owe(db, conn, result, now=now, decision=decision)

@@ -41,23 +41,21 @@ class DecisionRepository:
         new_since: int,
         updated_ids: Sequence[str],
         updated_since: int,
-    ) -> tuple[int | None, int]:
+    ) -> int | None:
         """Owe a decision for the stored papers that may be delivered: new ones if recent enough, updated ones if
         more recent. Added to ``decision`` when given (a later chunk of one poll), else to a new one.
 
-        Returns (the decision's id, or None when no paper is eligible and none was given; papers recorded).
+        Returns the decision's id, or None when no paper is eligible and none was given.
         """
-        papers = (
-            f"SELECT p.pk, 1 AS is_new FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) "
-            f"AND {PAPER_TIME} >= ? UNION ALL "
-            f"SELECT p.pk, 0 FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ?"
-        )
-        params = (json.dumps(list(new_ids)), new_since, json.dumps(list(updated_ids)), updated_since)
-        async with conn.execute(f"SELECT COUNT(*) FROM ({papers})", params) as cursor:
-            row = await cursor.fetchone()
-        count = int(row[0]) if row else 0
-        if not count:
-            return decision, 0
+        async with conn.execute(
+            f"SELECT p.pk, 1 FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ? "
+            "UNION ALL "
+            f"SELECT p.pk, 0 FROM papers p WHERE p.arxiv_id IN (SELECT value FROM json_each(?)) AND {PAPER_TIME} >= ?",
+            (json.dumps(list(new_ids)), new_since, json.dumps(list(updated_ids)), updated_since),
+        ) as cursor:
+            eligible = [(int(row[0]), int(row[1])) for row in await cursor.fetchall()]
+        if not eligible:
+            return decision
         if decision is None:
             async with conn.execute("INSERT INTO decisions (now) VALUES (?) RETURNING id", (now,)) as cursor:
                 row = await cursor.fetchone()
@@ -65,11 +63,11 @@ class DecisionRepository:
             decision = int(row[0])
         await conn.execute(
             "INSERT INTO decision_papers (decision_id, paper_pk, is_new) "
-            f"SELECT ?, pk, is_new FROM ({papers}) WHERE true "
+            "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?) WHERE true "
             "ON CONFLICT (decision_id, paper_pk) DO UPDATE SET is_new = MAX(is_new, excluded.is_new)",
-            (decision, *params),
+            (decision, json.dumps(eligible)),
         )
-        return decision, count
+        return decision
 
     async def next_after(self, decision: int) -> Decision | None:
         """The oldest owed decision after ``decision`` (0: the oldest of all)."""

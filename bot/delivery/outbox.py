@@ -72,18 +72,18 @@ async def owe(
     *,
     now: int | None = None,
     decision: int | None = None,
-) -> tuple[int | None, int]:
+) -> int | None:
     """Record, inside the storing transaction, that the stored papers' deliveries are owed (``bot.db.decisions``).
 
     ``bot.delivery.deciding`` decides them after the commit, outside the write lock. A later chunk of the same
     poll passes the first chunk's ``decision``, so one poll's papers are ranked for DM slots together.
-    Returns (the decision, or None if no paper is eligible; the papers it now owes for this store).
+    Returns the decision, or None if no paper is eligible.
     """
     now = _now(now)
     new_ids = [paper.id for paper in stored.new]
     updated_ids = [paper.id for paper in stored.updated]
     if not new_ids and not updated_ids:
-        return decision, 0
+        return decision
     return await db.decisions.record(
         conn,
         decision=decision,
