@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
-from bot import archive
+from bot import archive, delivery
 from bot.db import Database, dm_slots
 from bot.db.feeds import FeedConfig
 from bot.delivery import deciding
 from bot.delivery.plan import DM_DAILY_CAP
 from bot.feeds import save_feed
+from bot.matching import match
 from bot.models import Paper
 from bot.mydata import delete
 from bot.subscriptions import subscribe
@@ -267,3 +268,52 @@ async def test_a_command_storing_a_paper_decides_its_own_not_an_owed_poll(db: Da
     assert stored.queued.decisions == 1 and stored.queued.user_rows == 1
     assert await db.fetchval("SELECT COUNT(*) FROM decisions WHERE id = ?", (owed,)) == 1  # the next poll's
     assert (await deciding.decide(db)).user_rows == 40
+
+
+async def test_no_deciding_statement_scans_the_archive_or_scans_inside_a_correlated_subquery(db: Database) -> None:
+    """Query plans, not timings: the batch is the outer loop wherever it meets ``papers`` (a scan cost 1.3 s at
+    1M papers), and no correlated subquery scans a table (the topic feeds' EXISTS over the pairs table took
+    259 s with 50 topic feeds). Every statement a decision runs is captured and explained on its connection."""
+    for member in MEMBERS[:3]:
+        await subscribe(db, member, "benchmark")
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=10, topic="graphs"), "graphs")
+    await save_feed(db, FeedConfig(guild_id=1, channel_id=11), None)
+    await archive.store(db, papers(10_000, 200), now=NOW - 8 * 86_400)  # an archive beyond the batch
+    statements: list[str] = []
+    conn = db._writer  # the steps of a decision, on one traced connection so its temporary tables can be explained
+    await conn.set_trace_callback(statements.append)
+    try:
+        async with db.transaction() as tx:
+            decision = await delivery.owe(db, tx, await db.papers.upsert(tx, papers(11_000, 30)), now=NOW)
+            assert decision is not None
+            pks, new_pks = await db.decisions.papers(tx, decision)
+            await db.queries.prepare_batch(tx, pks)
+            await match(tx, db.queries)
+            await db.deliveries.enqueue_feeds(tx, NOW)
+            await dm_slots.plan(tx, cap=DM_DAILY_CAP, day=NOW - NOW % 86_400, new_pks=new_pks)
+            await dm_slots.write(tx, NOW, day=NOW - NOW % 86_400, low=dm_slots.FIRST_USER, high=dm_slots.END)
+            await conn.set_trace_callback(None)
+            checked = 0
+            for sql in dict.fromkeys(statements):
+                if not sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
+                    continue
+                async with tx.execute(f"EXPLAIN QUERY PLAN {sql}") as cursor:
+                    plan = [(int(row[0]), int(row[1]), str(row[3])) for row in await cursor.fetchall()]
+                checked += 1
+                details = {node: detail for node, _parent, detail in plan}
+                parents = {node: parent for node, parent, _detail in plan}
+
+                def correlated(node: int, details: dict[int, str] = details, parents: dict[int, int] = parents) -> bool:
+                    while node in parents:
+                        node = parents[node]
+                        if details.get(node, "").startswith("CORRELATED"):
+                            return True
+                    return False
+
+                for node, _parent, detail in plan:
+                    if " papers p " in f"{sql} ":
+                        assert not detail.startswith("SCAN p"), (detail, sql)
+                    assert not (detail.startswith("SCAN") and correlated(node)), (detail, sql)
+            assert checked >= 10
+    finally:
+        await conn.set_trace_callback(None)
