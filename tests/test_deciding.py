@@ -292,7 +292,7 @@ async def test_no_deciding_statement_scans_the_archive_or_scans_inside_a_correla
             await db.deliveries.enqueue_feeds(tx, NOW)
             await dm_slots.plan(tx, cap=DM_DAILY_CAP, day=NOW - NOW % 86_400, new_pks=new_pks)
             await dm_slots.write(tx, NOW, day=NOW - NOW % 86_400, low=dm_slots.FIRST_USER, high=dm_slots.END)
-            await conn.set_trace_callback(None)
+            await conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3 takes None to stop; aiosqlite hints omit it
             checked = 0
             for sql in dict.fromkeys(statements):
                 if not sql.lstrip().upper().startswith(("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")):
@@ -316,4 +316,4 @@ async def test_no_deciding_statement_scans_the_archive_or_scans_inside_a_correla
                     assert not (detail.startswith("SCAN") and correlated(node)), (detail, sql)
             assert checked >= 10
     finally:
-        await conn.set_trace_callback(None)
+        await conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3 takes None to stop; aiosqlite hints omit it
