@@ -23,3 +23,11 @@ def test_small_benchmarks_run_and_write_results(tmp_path: Path) -> None:
             assert result["table"], name
     assert results["benchmarks"]["search"]["status"] == "ok"
     assert results["machine"]["cpu_count"] >= 1
+
+
+def test_the_library_bench_filters_only_by_words_that_are_searches() -> None:
+    """A saved title starting with "Or" made the library bench fail (a QueryError) in one run out of many."""
+    from bench.library import _searchable
+
+    assert not _searchable("Or") and not _searchable("AND")
+    assert _searchable("Diffusion") and _searchable("Not")
